@@ -1,0 +1,1 @@
+"""The simulator shell: reads scenario, trace and roster files; prints KPIs; writes CSV."""

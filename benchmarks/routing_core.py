@@ -1,0 +1,139 @@
+"""Benchmark of the pure routing core in steady state; prints a table (or --json).
+
+An operation is one arrival, or one completion with the routing it triggers (the freed agent
+is offered the next interaction and accepts it). The waiting count stays near its size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+
+from app.routing import commands as c
+from app.routing import events as ev
+from app.routing.engine import Engine
+from app.routing.model import (
+    AgentId,
+    AgentState,
+    Channel,
+    InteractionId,
+    QueueConfig,
+    QueueId,
+    agent_config,
+    requirement,
+)
+
+SIZES = [(100, 10, 1_000), (1_000, 50, 10_000), (5_000, 200, 100_000)]
+SKILLS_PER_AGENT = 4
+
+
+@dataclass
+class Result:
+    """One row of the table."""
+
+    agents: int
+    queues: int
+    waiting: int
+    ops_per_s: float
+    p50_us: float
+    p99_us: float
+
+
+class Workload:
+    """An engine filled to steady state, and the operations that keep it there."""
+
+    def __init__(self, agents: int, queues: int, waiting: int, seed: int = 1) -> None:
+        self.rng = random.Random(seed)
+        self.engine = Engine()
+        self.now = 1_700_000_000.0
+        self.queue_ids = [QueueId(f"q{k}") for k in range(queues)]
+        self.active: list[InteractionId] = []
+        self.next_id = 0
+        for k, queue_id in enumerate(self.queue_ids):
+            config = QueueConfig(queue_id, required=requirement(f"s{k}", "english"))
+            self.engine.apply(c.UpsertQueue(config), self.now)
+        for i in range(agents):
+            picks = {i % queues, *self.rng.sample(range(queues), min(queues, SKILLS_PER_AGENT))}
+            skills = {f"s{k}": self.rng.randint(1, 10) for k in picks}
+            skills["english"] = 10
+            agent_id = AgentId(f"a{i}")
+            self.engine.apply(c.UpsertAgent(agent_config(agent_id, skills)), self.now)
+            self.engine.apply(c.SetAgentState(agent_id, AgentState.AVAILABLE), self.now)
+        self.offered = 0
+        while self.next_id - self.offered < waiting:
+            self.arrive()
+
+    def _accept_offers(self, events: list[ev.Event]) -> None:
+        for event in events:
+            if isinstance(event, ev.InteractionOffered):
+                accept = c.Accept(event.interaction_id, event.agent_id)
+                self.engine.apply(accept, self.now)
+                self.offered += 1
+                self.active.append(event.interaction_id)
+
+    def arrive(self) -> None:
+        """One arrival to a random queue."""
+        self.next_id += 1
+        queue_id = self.queue_ids[self.rng.randrange(len(self.queue_ids))]
+        command = c.Arrive(InteractionId(f"i{self.next_id}"), Channel.CHAT, queue_id=queue_id)
+        self._accept_offers(self.engine.apply(command, self.now))
+
+    def complete(self) -> None:
+        """One completion of a random active interaction; the agent takes the next one."""
+        index = self.rng.randrange(len(self.active))
+        self.active[index], self.active[-1] = self.active[-1], self.active[index]
+        interaction_id = self.active.pop()
+        self._accept_offers(self.engine.apply(c.Complete(interaction_id), self.now))
+
+    def run(self, operations: int) -> list[int]:
+        """Alternate arrivals and completions; return each operation's duration in ns."""
+        durations = []
+        clock = time.perf_counter_ns
+        for n in range(operations):
+            self.now += 0.01
+            op = self.arrive if n % 2 == 0 else self.complete
+            start = clock()
+            op()
+            durations.append(clock() - start)
+            if n % 5_000 == 0:
+                self.engine.apply(c.Tick(), self.now)
+        return durations
+
+
+def measure(agents: int, queues: int, waiting: int, operations: int) -> Result:
+    """Build the workload, warm up, then time `operations` operations."""
+    workload = Workload(agents, queues, waiting)
+    workload.run(min(operations, 5_000))
+    durations = workload.run(operations)
+    total_s = sum(durations) / 1e9
+    cuts = statistics.quantiles(durations, n=100)
+    return Result(agents, queues, waiting, operations / total_s, cuts[49] / 1e3, cuts[98] / 1e3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every size and print the table or JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    args = parser.parse_args(argv)
+    operations = 5_000 if args.quick else 100_000
+    results = [measure(a, q, w, operations) for a, q, w in SIZES]
+    if args.json:
+        print(json.dumps([vars(r) for r in results], indent=2))
+        return 0
+    print(f"{'agents':>7} {'queues':>7} {'waiting':>8} {'ops/s':>10} {'p50 us':>8} {'p99 us':>8}")
+    for r in results:
+        print(
+            f"{r.agents:>7} {r.queues:>7} {r.waiting:>8} {r.ops_per_s:>10,.0f} "
+            f"{r.p50_us:>8.1f} {r.p99_us:>8.1f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
