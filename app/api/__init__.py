@@ -1,0 +1,1 @@
+"""HTTP surface: the versioned API router and the health endpoints."""

@@ -1,0 +1,39 @@
+"""Imports every model so that `Base.metadata` is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from app.agents.models import AgentSkill, Staff
+from app.auth.models import ApiKey, RefreshToken
+from app.db.base import Base
+from app.interactions.models import (
+    Disposition,
+    IdempotencyKey,
+    Interaction,
+    InteractionDisposition,
+    InteractionEvent,
+    Message,
+)
+from app.queues.models import Queue, QueueSkill
+from app.runtime.models import AgentPresence
+from app.skills.models import Skill
+from app.webhooks.models import WebhookDelivery, WebhookSubscription
+
+__all__ = [
+    "AgentPresence",
+    "AgentSkill",
+    "ApiKey",
+    "Base",
+    "Disposition",
+    "IdempotencyKey",
+    "Interaction",
+    "InteractionDisposition",
+    "InteractionEvent",
+    "Message",
+    "Queue",
+    "QueueSkill",
+    "RefreshToken",
+    "Skill",
+    "Staff",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]

@@ -1,0 +1,51 @@
+"""The async engine and session factory, built from settings in the app's lifespan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
+
+def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL."""
+    if database_url.startswith("sqlite"):
+        engine = create_async_engine(
+            database_url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        return engine
+    return create_async_engine(
+        database_url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        # asyncpg waits 60 s by default; an unreachable host should fail fast and clearly.
+        connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit (no implicit refresh I/O)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers work beside the one writer; foreign keys are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()

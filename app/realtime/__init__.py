@@ -1,0 +1,1 @@
+"""Realtime plumbing: the bus that carries events between processes, and websocket hubs."""

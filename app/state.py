@@ -1,0 +1,48 @@
+"""The resources one process holds, created in the lifespan and reached from requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.auth.rate_limit import LoginThrottle
+from app.interactions.idempotency import KeyedLocks
+from app.realtime.bus import Bus
+from app.runtime.service import RoutingService
+from app.settings import Settings
+from app.webhooks.dispatcher import WebhookDispatcher
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """Everything the lifespan opened, closed again in reverse order at shutdown."""
+
+    settings: Settings
+    secret_key: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bus: Bus
+    routing: RoutingService
+    webhooks: WebhookDispatcher
+    idempotency_locks: KeyedLocks = field(default_factory=KeyedLocks)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle.in_memory)
+
+
+def get_resources(request: Request) -> Resources:
+    """The process's resources, as stored on the app by the lifespan."""
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_routing(request: Request) -> RoutingService:
+    """The routing service of this process."""
+    return get_resources(request).routing
+
+
+RoutingDep = Annotated[RoutingService, Depends(get_routing)]

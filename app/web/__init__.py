@@ -1,0 +1,1 @@
+"""Static pages served by the service itself (no CDN, no build step)."""
