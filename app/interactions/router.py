@@ -1,0 +1,306 @@
+"""HTTP routes of interactions: create, read, list, and the lifecycle actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+
+from app import clock
+from app.api.pagination import Page, PageParamsDep, next_cursor
+from app.auth.dependencies import require_roles
+from app.auth.principals import Principal, Role
+from app.db.dependencies import SessionDep
+from app.interactions import repository, service
+from app.interactions.errors import (
+    InteractionNotFoundError,
+    NaiveTimeError,
+    QueueNotFoundError,
+)
+from app.interactions.schemas import (
+    InteractionCreate,
+    InteractionCreated,
+    InteractionDetail,
+    InteractionEventRead,
+    InteractionRead,
+    TransferRequest,
+)
+from app.routing import commands as c
+from app.routing.model import AgentId, Channel, InteractionId, InteractionState, QueueId
+from app.state import ResourcesDep, RoutingDep
+
+router = APIRouter(prefix="/interactions", tags=["interactions"])
+
+Creator = Annotated[Principal, Depends(require_roles(Role.INTEGRATOR, Role.ADMIN, Role.SUPERVISOR))]
+Reader = Annotated[
+    Principal,
+    Depends(require_roles(Role.INTEGRATOR, Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.CLAIMANT)),
+]
+Lister = Annotated[
+    Principal, Depends(require_roles(Role.INTEGRATOR, Role.ADMIN, Role.SUPERVISOR, Role.AGENT))
+]
+Manager = Annotated[Principal, Depends(require_roles(Role.INTEGRATOR, Role.ADMIN, Role.SUPERVISOR))]
+Mover = Annotated[
+    Principal, Depends(require_roles(Role.INTEGRATOR, Role.ADMIN, Role.SUPERVISOR, Role.AGENT))
+]
+AgentOnly = Annotated[Principal, Depends(require_roles(Role.AGENT))]
+Leaver = Annotated[Principal, Depends(require_roles(Role.INTEGRATOR, Role.CLAIMANT))]
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Retry-safe creation: the same key and body always get the same answer",
+    ),
+]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or bad credentials"},
+    403: {"description": "Not allowed for this role"},
+    404: {"description": "No such interaction"},
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=InteractionCreated,
+    summary="Create an interaction",
+    responses={
+        **_ERRORS,
+        409: {"description": "Queue full or closed, or Idempotency-Key reused with another body"},
+        422: {"description": "Invalid body, unknown queue or skill"},
+        503: {"description": "The routing service cannot store right now; retry"},
+    },
+)
+async def create_interaction(
+    body: InteractionCreate,
+    principal: Creator,
+    resources: ResourcesDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Store a new interaction and route it at once.
+
+    Answers 201 with its state, place in line and estimated wait. With an
+    `Idempotency-Key` header a retry of the same request gets the same answer (and the
+    header `Idempotent-Replayed: true`); the same key with another body is a 409.
+    """
+    response, replayed = await service.create_interaction(
+        sessions=resources.sessions,
+        routing=resources.routing,
+        locks=resources.idempotency_locks,
+        principal=principal,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+    headers = {"Location": f"/api/v1/interactions/{response['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(response, status_code=201, headers=headers)
+
+
+@router.get(
+    "",
+    response_model=Page[InteractionRead],
+    summary="List interactions",
+    responses={
+        400: {"description": "Bad cursor"},
+        401: _ERRORS[401],
+        403: _ERRORS[403],
+        422: {"description": "Bad filter value"},
+    },
+)
+async def list_interactions(
+    session: SessionDep,
+    routing: RoutingDep,
+    principal: Lister,
+    page: PageParamsDep,
+    state: InteractionState | None = None,
+    queue_id: uuid.UUID | None = None,
+    channel: Channel | None = None,
+    agent_id: uuid.UUID | None = None,
+    customer_id: Annotated[str | None, Query(max_length=200)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> Page[InteractionRead]:
+    """Interactions newest first, narrowed by any of the filters; follow `next_cursor`."""
+    for name, value in (("created_from", created_from), ("created_to", created_to)):
+        if value is not None and value.tzinfo is None:
+            raise NaiveTimeError(f"query.{name}")
+    filters = repository.InteractionFilters(
+        state=state,
+        queue_id=queue_id,
+        channel=channel,
+        agent_id=agent_id,
+        customer_id=customer_id,
+        created_from=created_from,
+        created_to=created_to,
+    )
+    rows, cursor = next_cursor(await repository.list_interactions(session, filters, page), page)
+    now = clock.now_s()
+    items = [service.with_live_position(row, routing.engine, now) for row in rows]
+    return Page[InteractionRead](items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/{interaction_id}",
+    response_model=InteractionDetail,
+    summary="Read an interaction and its history",
+    responses=_ERRORS,
+)
+async def get_interaction(
+    interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: Reader
+) -> InteractionDetail:
+    """The interaction with every stage timestamp, its live place in line, and its history."""
+    if not principal.may_read_interaction(str(interaction_id)):
+        raise InteractionNotFoundError()
+    row = await repository.get_interaction(session, interaction_id)
+    if row is None:
+        raise InteractionNotFoundError()
+    read = service.with_live_position(row, routing.engine, clock.now_s())
+    events = [
+        InteractionEventRead.model_validate(event)
+        for event in await repository.list_events(session, interaction_id)
+    ]
+    return InteractionDetail(**read.model_dump(), events=events)
+
+
+@router.post(
+    "/{interaction_id}/cancel",
+    response_model=InteractionRead,
+    summary="Cancel an open interaction",
+    responses={**_ERRORS, 409: {"description": "Already ended"}},
+)
+async def cancel_interaction(
+    interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: Manager
+) -> InteractionRead:
+    """Withdraw an interaction in any open state (waiting, offered, active or wrap-up)."""
+    await _existing(session, interaction_id)
+    await routing.execute(c.Cancel(InteractionId(str(interaction_id))))
+    return await _current(session, routing, interaction_id)
+
+
+@router.post(
+    "/{interaction_id}/transfer",
+    response_model=InteractionRead,
+    summary="Transfer to a queue or a named agent",
+    responses={**_ERRORS, 409: {"description": "Not open, or the target cannot take it"}},
+)
+async def transfer_interaction(
+    interaction_id: uuid.UUID,
+    body: TransferRequest,
+    session: SessionDep,
+    routing: RoutingDep,
+    principal: Mover,
+) -> InteractionRead:
+    """Move an open interaction, keeping its history; an agent may move only its own."""
+    await _existing(session, interaction_id)
+    service.check_agent_holds(principal, routing.engine, interaction_id)
+    to_queue: QueueId | None = None
+    if body.queue is not None:
+        queue = await repository.find_queue(session, body.queue)
+        if queue is None or not queue.active:
+            raise QueueNotFoundError(body.queue, "body.queue")
+        to_queue = QueueId(str(queue.id))
+    to_agent = AgentId(str(body.agent_id)) if body.agent_id else None
+    await routing.execute(
+        c.Transfer(InteractionId(str(interaction_id)), to_queue=to_queue, to_agent=to_agent)
+    )
+    return await _current(session, routing, interaction_id)
+
+
+@router.post(
+    "/{interaction_id}/accept",
+    response_model=InteractionRead,
+    summary="Accept an offer (agent)",
+    responses={**_ERRORS, 409: {"description": "Not offered to you, or the offer expired"}},
+)
+async def accept_interaction(
+    interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
+) -> InteractionRead:
+    """The signed-in agent takes the interaction offered to them."""
+    await _existing(session, interaction_id)
+    agent = AgentId(principal.subject_id)
+    await routing.execute(c.Accept(InteractionId(str(interaction_id)), agent))
+    return await _current(session, routing, interaction_id)
+
+
+@router.post(
+    "/{interaction_id}/reject",
+    response_model=InteractionRead,
+    summary="Reject an offer (agent)",
+    responses={**_ERRORS, 409: {"description": "Not offered to you"}},
+)
+async def reject_interaction(
+    interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
+) -> InteractionRead:
+    """The signed-in agent declines; the interaction goes back to its place in line."""
+    await _existing(session, interaction_id)
+    agent = AgentId(principal.subject_id)
+    await routing.execute(c.Reject(InteractionId(str(interaction_id)), agent))
+    return await _current(session, routing, interaction_id)
+
+
+@router.post(
+    "/{interaction_id}/complete",
+    response_model=InteractionRead,
+    summary="End handling and start wrap-up (agent)",
+    responses={**_ERRORS, 409: {"description": "Not active"}},
+)
+async def complete_interaction(
+    interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
+) -> InteractionRead:
+    """The agent is done talking; wrap-up starts and counts against capacity until finished."""
+    await _existing(session, interaction_id)
+    service.check_agent_holds(principal, routing.engine, interaction_id)
+    await routing.execute(c.Complete(InteractionId(str(interaction_id))))
+    return await _current(session, routing, interaction_id)
+
+
+@router.post(
+    "/{interaction_id}/finish-wrap-up",
+    response_model=InteractionRead,
+    summary="Finish wrap-up (agent)",
+    responses={**_ERRORS, 409: {"description": "Not in wrap-up"}},
+)
+async def finish_wrap_up(
+    interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
+) -> InteractionRead:
+    """Wrap-up is done: the interaction is completed and the capacity is free again."""
+    await _existing(session, interaction_id)
+    service.check_agent_holds(principal, routing.engine, interaction_id)
+    await routing.execute(c.FinishWrapUp(InteractionId(str(interaction_id))))
+    return await _current(session, routing, interaction_id)
+
+
+@router.post(
+    "/{interaction_id}/abandon",
+    response_model=InteractionRead,
+    summary="The customer left before being answered",
+    responses={**_ERRORS, 409: {"description": "Already answered or ended"}},
+)
+async def abandon_interaction(
+    interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: Leaver
+) -> InteractionRead:
+    """Record that the customer gave up while waiting (a hang-up, a closed chat window)."""
+    if not principal.may_read_interaction(str(interaction_id)):
+        raise InteractionNotFoundError()
+    await _existing(session, interaction_id)
+    await routing.execute(c.Abandon(InteractionId(str(interaction_id))))
+    return await _current(session, routing, interaction_id)
+
+
+async def _existing(session: SessionDep, interaction_id: uuid.UUID) -> None:
+    if await repository.get_interaction(session, interaction_id) is None:
+        raise InteractionNotFoundError()
+
+
+async def _current(
+    session: SessionDep, routing: RoutingDep, interaction_id: uuid.UUID
+) -> InteractionRead:
+    row = await service.fresh_interaction(session, interaction_id)
+    return service.with_live_position(row, routing.engine, clock.now_s())

@@ -1,0 +1,192 @@
+"""Interaction rules: creation (with idempotency), lifecycle actions, and live positions."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.errors import PermissionDeniedError
+from app.auth.principals import Principal, Role
+from app.clock import to_datetime
+from app.interactions import repository
+from app.interactions.errors import (
+    IdempotencyKeyReusedError,
+    InteractionNotFoundError,
+    InteractionRefusedError,
+    QueueNotFoundError,
+    UnknownSkillError,
+)
+from app.interactions.idempotency import KeyedLocks
+from app.interactions.models import Interaction
+from app.interactions.schemas import InteractionCreate, InteractionCreated, InteractionRead
+from app.routing import commands as c
+from app.routing import events as e
+from app.routing.engine import Engine
+from app.routing.model import (
+    AgentId,
+    CustomerId,
+    InteractionId,
+    InteractionState,
+    QueueId,
+    SkillRequirement,
+)
+from app.runtime.persistence import IdempotencyRecord, NewInteraction
+from app.runtime.service import RoutingService
+from app.runtime.worker import ResponseBuilder
+
+
+def request_hash(body: InteractionCreate) -> str:
+    """A fingerprint of the request body: equal bodies, equal hashes."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+async def create_interaction(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    routing: RoutingService,
+    locks: KeyedLocks,
+    principal: Principal,
+    body: InteractionCreate,
+    idempotency_key: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """Store and route a new interaction; returns (response, replayed from an earlier call)."""
+    if idempotency_key is None:
+        async with sessions() as session:
+            new, arrive, destination = await _prepare(session, body, None)
+        return await _route(routing, new, arrive, destination), False
+    record = IdempotencyRecord(principal.subject_id, idempotency_key, request_hash(body))
+    async with locks.hold((record.principal_id, record.key)):
+        async with sessions() as session:
+            earlier = await repository.find_idempotency_key(
+                session, record.principal_id, record.key
+            )
+            if earlier is not None:
+                if earlier.request_hash != record.request_hash:
+                    raise IdempotencyKeyReusedError()
+                return earlier.response, True
+            new, arrive, destination = await _prepare(session, body, record)
+        return await _route(routing, new, arrive, destination), False
+
+
+async def _prepare(
+    session: AsyncSession, body: InteractionCreate, record: IdempotencyRecord | None
+) -> tuple[NewInteraction, c.Arrive, str]:
+    interaction_id = uuid.uuid4()
+    queue_id: uuid.UUID | None = None
+    skills: frozenset[SkillRequirement] | None = None
+    if body.queue is not None:
+        queue = await repository.find_queue(session, body.queue)
+        if queue is None or not queue.active:
+            raise QueueNotFoundError(body.queue, "body.queue")
+        queue_id, destination = queue.id, queue.name
+    else:
+        needs = body.required_skills or []
+        names = [need.skill for need in needs]
+        unknown = sorted(set(names) - await repository.existing_skill_names(session, names))
+        if unknown:
+            raise UnknownSkillError(unknown, "body.required_skills")
+        skills = frozenset(SkillRequirement(need.skill, need.min_level) for need in needs)
+        destination = "skills " + ", ".join(f"{n.skill}:{n.min_level}" for n in needs)
+    customer = body.customer
+    contact = {
+        key: value for key, value in (("email", customer.email), ("phone", customer.phone)) if value
+    }
+    new = NewInteraction(
+        id=interaction_id,
+        channel=body.channel,
+        queue_id=queue_id,
+        required_skills=[need.model_dump() for need in body.required_skills or []],
+        priority=body.priority,
+        external_id=body.external_id,
+        customer_id=customer.id,
+        customer_name=customer.name,
+        customer_contact=contact,
+        language=body.language,
+        topic=body.topic,
+        attributes=body.attributes,
+        idempotency=record,
+    )
+    arrive = c.Arrive(
+        interaction_id=InteractionId(str(interaction_id)),
+        channel=body.channel,
+        queue_id=QueueId(str(queue_id)) if queue_id else None,
+        skills=skills,
+        priority=body.priority,
+        customer_id=CustomerId(customer.id) if customer.id else None,
+        preferred_agent=AgentId(str(body.preferred_agent_id)) if body.preferred_agent_id else None,
+    )
+    return new, arrive, destination
+
+
+async def _route(
+    routing: RoutingService, new: NewInteraction, arrive: c.Arrive, destination: str
+) -> dict[str, Any]:
+    outcome = await routing.create_interaction(arrive, new, _build_created(new))
+    refused = next((ev for ev in outcome.events if isinstance(ev, e.InteractionRefused)), None)
+    if refused is not None:
+        raise InteractionRefusedError(refused.reason, destination)
+    assert outcome.response is not None
+    return outcome.response
+
+
+def _build_created(new: NewInteraction) -> ResponseBuilder:
+    def build(engine: Engine, events: list[e.Event]) -> dict[str, Any]:
+        at = events[0].at if events else 0.0
+        view = engine.interaction(InteractionId(str(new.id)))
+        position, wait_s = engine.position(InteractionId(str(new.id)), at) or (None, None)
+        return InteractionCreated(
+            id=new.id,
+            state=view.state if view else _final_state(events),
+            channel=new.channel,
+            queue_id=new.queue_id,
+            agent_id=_uuid(view.agent_id) if view else None,
+            position=position,
+            estimated_wait_s=None if wait_s is None else round(wait_s, 1),
+            created_at=to_datetime(at),
+        ).model_dump(mode="json")
+
+    return build
+
+
+def _final_state(events: list[e.Event]) -> InteractionState:
+    if any(isinstance(event, e.InteractionRefused) for event in events):
+        return InteractionState.CANCELLED
+    return InteractionState.COMPLETED
+
+
+def _uuid(text: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
+
+
+def with_live_position(row: Interaction, engine: Engine, now: float) -> InteractionRead:
+    """The stored interaction, with its place in line and estimated wait if it is waiting."""
+    read = InteractionRead.model_validate(row)
+    place = engine.position(InteractionId(str(row.id)), now)
+    if place is not None:
+        read.position, wait_s = place
+        read.estimated_wait_s = None if wait_s is None else round(wait_s, 1)
+    return read
+
+
+async def fresh_interaction(session: AsyncSession, interaction_id: uuid.UUID) -> Interaction:
+    """Re-read an interaction after the writer changed it (a new transaction sees its commit)."""
+    await session.commit()
+    row = await session.get(Interaction, interaction_id, populate_existing=True)
+    if row is None:
+        raise InteractionNotFoundError()
+    return row
+
+
+def check_agent_holds(principal: Principal, engine: Engine, interaction_id: uuid.UUID) -> None:
+    """Agents act only on interactions they hold or are offered; other roles pass."""
+    if principal.role is not Role.AGENT:
+        return
+    view = engine.interaction(InteractionId(str(interaction_id)))
+    if view is None or view.agent_id != principal.subject_id:
+        raise PermissionDeniedError("Agents may act only on interactions they are handling.")

@@ -1,0 +1,1 @@
+"""Agent presence: available, busy with a reason, or offline, set through the routing service."""

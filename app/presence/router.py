@@ -1,0 +1,73 @@
+"""HTTP routes of presence: read or set an agent's state."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from app.auth.dependencies import require_roles
+from app.auth.errors import PermissionDeniedError
+from app.auth.principals import Principal, Role
+from app.clock import to_datetime
+from app.errors import NotFoundError
+from app.presence.schemas import PresenceRead, PresenceUpdate
+from app.routing import commands as c
+from app.routing.model import AgentId
+from app.state import RoutingDep
+
+router = APIRouter(prefix="/agents", tags=["presence"])
+Staff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or bad credentials"},
+    403: {"description": "Agents may only see and set their own presence"},
+    404: {"description": "No such active agent"},
+}
+
+
+@router.get(
+    "/{agent_id}/presence", response_model=PresenceRead, summary="Read presence", responses=_ERRORS
+)
+async def get_presence(agent_id: uuid.UUID, routing: RoutingDep, principal: Staff) -> PresenceRead:
+    """The agent's state, reason, load per channel and the interactions it holds."""
+    _check_self_or_supervisor(principal, agent_id)
+    return _presence(routing, agent_id)
+
+
+@router.put(
+    "/{agent_id}/presence",
+    response_model=PresenceRead,
+    summary="Set presence",
+    responses={**_ERRORS, 422: {"description": "A busy state without a reason, or the reverse"}},
+)
+async def set_presence(
+    agent_id: uuid.UUID, body: PresenceUpdate, routing: RoutingDep, principal: Staff
+) -> PresenceRead:
+    """Go available, busy (with a reason) or offline; supervisors may set anyone's.
+
+    Going offline revokes open offers; interactions already held stay with the agent.
+    """
+    _check_self_or_supervisor(principal, agent_id)
+    _presence(routing, agent_id)
+    await routing.execute(c.SetAgentState(AgentId(str(agent_id)), body.state, body.reason))
+    return _presence(routing, agent_id)
+
+
+def _check_self_or_supervisor(principal: Principal, agent_id: uuid.UUID) -> None:
+    if principal.role is Role.AGENT and principal.subject_id != str(agent_id):
+        raise PermissionDeniedError("Agents may only see and set their own presence.")
+
+
+def _presence(routing: RoutingDep, agent_id: uuid.UUID) -> PresenceRead:
+    view = routing.engine.agent(AgentId(str(agent_id)))
+    if view is None:
+        raise NotFoundError("No active agent with that id.", code="agent_not_found")
+    return PresenceRead(
+        agent_id=agent_id,
+        state=view.state,
+        reason=view.reason,
+        load={channel.value: count for channel, count in view.load.items() if count},
+        interactions=[uuid.UUID(interaction) for interaction in view.interactions],
+        idle_since=to_datetime(view.idle_since) if view.idle_since else None,
+    )

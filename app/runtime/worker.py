@@ -1,0 +1,347 @@
+"""The one writer: a single asyncio task that owns the engine.
+
+It takes requests from a queue in batches (group commit), applies each to the engine at one
+`now`, stores the whole batch in one transaction, and only then publishes the events and
+answers the callers. Timers are the engine's `next_deadline()`, turned into `Tick` commands.
+If storing fails, nobody is told yes: the callers get an error and the engine is rebuilt
+from the database, which still holds exactly what was acknowledged before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import clock
+from app.routing import commands as c
+from app.routing import events as e
+from app.routing.engine import Engine
+from app.routing.errors import RoutingError
+from app.runtime.persistence import BatchItem, NewInteraction, StoredEvent, persist_batch
+from app.runtime.sweep import reconcile
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+# A lost timer is caught by this upper bound on sleeping, whatever the engine says.
+MAX_SLEEP_S = 1.0
+
+ResponseBuilder = Callable[[Engine, list[e.Event]], dict[str, Any]]
+# Reads committed configuration and returns the commands that put it in the engine.
+ConfigLoader = Callable[[AsyncSession], Awaitable[list[c.Command]]]
+Publisher = Callable[[Sequence[StoredEvent]], Awaitable[None]]
+Rebuilder = Callable[[AsyncSession, float], Awaitable[tuple[Engine, list[c.Command]]]]
+# Writes the webhook outbox rows for a batch, in the batch's own transaction.
+OutboxWriter = Callable[[AsyncSession, Sequence[StoredEvent]], Awaitable[None]]
+
+
+class StorageError(Exception):
+    """The batch could not be stored; nothing in it was acknowledged."""
+
+
+class WorkerStoppedError(Exception):
+    """The worker is not running (shutting down or not the writer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one request did: the events, and the response built right after applying it."""
+
+    events: list[e.Event]
+    response: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class _Request:
+    command: c.Command | None
+    future: asyncio.Future[Outcome]
+    new_interaction: NewInteraction | None = None
+    build_response: ResponseBuilder | None = None
+    load_config: ConfigLoader | None = None
+    # Repairs: a refused command is logged and skipped instead of failing the request.
+    lenient: bool = False
+    commands: list[c.Command] = field(default_factory=list)
+
+
+class RoutingWorker:
+    """Owns the engine; everything that changes routing goes through `submit`."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        rebuild: Rebuilder,
+        publish: Publisher,
+        outbox: OutboxWriter | None = None,
+        sweep_interval_s: float = 30.0,
+        now: Callable[[], float] = clock.now_s,
+    ) -> None:
+        self.engine = Engine()
+        self._sessions = sessions
+        self._rebuild = rebuild
+        self._publish = publish
+        self._outbox = outbox
+        self._now = now
+        self._inbox: asyncio.Queue[_Request] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
+        self._sweep_interval_s = sweep_interval_s
+        self._ready = False
+        self.batches = 0
+        self.commands_applied = 0
+
+    @property
+    def running(self) -> bool:
+        """True while the loop runs on a rebuilt engine."""
+        return self._ready and self._task is not None and not self._task.done()
+
+    @property
+    def status(self) -> str:
+        """`ok`, or why requests are refused right now (for readiness checks)."""
+        if self.running:
+            return "ok"
+        if self._task is not None and not self._task.done():
+            return "starting: rebuilding the engine from the database"
+        return "stopped"
+
+    async def start(self) -> None:
+        """Rebuild the engine from the database, then start taking requests.
+
+        When the database cannot be reached yet, the process still starts: the writer keeps
+        retrying in the background and refuses requests (503) until it is ready.
+        """
+        self._ready = await self._try_recover()
+        self._task = asyncio.create_task(self._run_when_ready(), name="routing-worker")
+        self._sweep_task = asyncio.create_task(self._sweep_forever(), name="routing-sweep")
+
+    async def stop(self) -> None:
+        """Stop the loop; requests still waiting are refused."""
+        if self._sweep_task is not None:
+            self._sweep_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweep_task
+            self._sweep_task = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._inbox.empty():
+            request = self._inbox.get_nowait()
+            if not request.future.done():
+                request.future.set_exception(WorkerStoppedError("the routing service stopped"))
+
+    async def submit(
+        self,
+        command: c.Command | None,
+        *,
+        new_interaction: NewInteraction | None = None,
+        build_response: ResponseBuilder | None = None,
+        load_config: ConfigLoader | None = None,
+        lenient: bool = False,
+    ) -> Outcome:
+        """Apply `command` (or the commands `load_config` reads) once stored; raise on refusal."""
+        if not self.running:
+            raise WorkerStoppedError(f"the routing service is not ready ({self.status})")
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        request = _Request(command, future, new_interaction, build_response, load_config, lenient)
+        self._inbox.put_nowait(request)
+        return await future
+
+    async def _run_when_ready(self) -> None:
+        if not self._ready:
+            await self._recover_with_retry()
+            self._ready = True
+        await self._run()
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            try:
+                await self._process(batch)
+            except asyncio.CancelledError:
+                _fail(batch, WorkerStoppedError("the routing service stopped"))
+                raise
+            except Exception:
+                logger.exception("routing batch failed; rebuilding the engine from the database")
+                # Rebuild first where possible, so "nothing changed" is true when callers hear it.
+                rebuilt = await self._try_recover()
+                _fail(batch, StorageError("the routing service could not store the change"))
+                if not rebuilt:
+                    await self._recover_with_retry()
+
+    async def _next_batch(self) -> list[_Request]:
+        timeout_s = self._sleep_s()
+        try:
+            first = await asyncio.wait_for(self._inbox.get(), timeout_s)
+        except TimeoutError:
+            return []
+        batch = [first]
+        while len(batch) < MAX_BATCH and not self._inbox.empty():
+            batch.append(self._inbox.get_nowait())
+        return batch
+
+    def _read_clock(self) -> float:
+        # The database keeps microseconds: an engine time finer than that would not survive
+        # a restart unchanged.
+        return round(self._now(), 6)
+
+    def _sleep_s(self) -> float:
+        deadline = self.engine.next_deadline()
+        if deadline is None:
+            return MAX_SLEEP_S
+        return min(MAX_SLEEP_S, max(0.0, deadline - self._now()))
+
+    async def _process(self, batch: list[_Request]) -> None:
+        async with self._sessions() as session:
+            for request in batch:
+                if request.load_config is not None:
+                    request.commands = await request.load_config(session)
+            now = self._read_clock()
+            items, outcomes = self._apply(batch, now)
+            timers = self._fire_timers(now)
+            if timers:
+                items.append(BatchItem(events=timers))
+            if not any(item.events or item.new_interaction for item in items):
+                _resolve(batch, outcomes)
+                return
+            stored = await self._store(session, self.engine, items)
+        self.batches += 1
+        await self._publish_safely(stored)
+        _resolve(batch, outcomes)
+
+    def _apply(
+        self, batch: list[_Request], now: float
+    ) -> tuple[list[BatchItem], list[Outcome | RoutingError]]:
+        items: list[BatchItem] = []
+        outcomes: list[Outcome | RoutingError] = []
+        for request in batch:
+            events, error = self._apply_request(request, now)
+            if error is not None:
+                # Commands applied before the refused one did change the engine: store them.
+                items.append(BatchItem(events))
+                outcomes.append(error)
+                continue
+            build = request.build_response
+            response = build(self.engine, events) if build is not None else None
+            items.append(BatchItem(events, request.new_interaction, response))
+            outcomes.append(Outcome(events, response))
+        return items, outcomes
+
+    def _apply_request(
+        self, request: _Request, now: float
+    ) -> tuple[list[e.Event], RoutingError | None]:
+        commands = list(request.commands)
+        if request.command is not None:
+            commands.append(request.command)
+        events: list[e.Event] = []
+        for command in commands:
+            try:
+                events.extend(self.engine.apply(command, now))
+            except RoutingError as exc:
+                if not request.lenient:
+                    return events, exc
+                logger.warning("skipped %s: %s", type(command).__name__, exc)
+            self.commands_applied += 1
+        return events, None
+
+    async def sweep(self) -> Outcome:
+        """Compare the engine with the database now and apply the repairs."""
+        return await self.submit(
+            None,
+            load_config=lambda session: reconcile(session, self.engine, self._now()),
+            lenient=True,
+        )
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval_s)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("the routing sweep failed; trying again next round")
+
+    def _fire_timers(self, now: float) -> list[e.Event]:
+        deadline = self.engine.next_deadline()
+        if deadline is None or deadline > now:
+            return []
+        return self.engine.apply(c.Tick(), now)
+
+    async def _store(
+        self, session: AsyncSession, engine: Engine, items: Sequence[BatchItem]
+    ) -> list[StoredEvent]:
+        stored = await persist_batch(session, engine, items)
+        if self._outbox is not None:
+            await self._outbox(session, stored)
+        await session.commit()
+        return stored
+
+    async def _publish_safely(self, stored: Sequence[StoredEvent]) -> None:
+        try:
+            await self._publish(stored)
+        except Exception:
+            # Stored is what counts; listeners catch up from the database.
+            logger.exception("publishing %d routing events failed", len(stored))
+
+    async def _recover(self) -> None:
+        now = self._read_clock()
+        async with self._sessions() as session:
+            engine, restore = await self._rebuild(session, now)
+            events: list[e.Event] = []
+            for command in restore:
+                try:
+                    events.extend(engine.apply(command, now))
+                except RoutingError as exc:
+                    logger.warning("recovery skipped %s: %s", type(command).__name__, exc)
+            events.extend(engine.apply(c.Tick(), now))
+            self.engine = engine
+            stored = await self._store(session, engine, [BatchItem(events)])
+        logger.info("routing engine rebuilt: %d events on recovery", len(events))
+        await self._publish_safely(stored)
+
+    async def _try_recover(self) -> bool:
+        try:
+            await self._recover()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("rebuilding the engine failed")
+            return False
+        return True
+
+    async def _recover_with_retry(self) -> None:
+        delay_s = 0.5
+        while True:
+            try:
+                await self._recover()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("rebuilding the engine failed; retrying in %.1fs", delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, 10.0)
+
+
+def _resolve(batch: list[_Request], outcomes: list[Outcome | RoutingError]) -> None:
+    for request, outcome in zip(batch, outcomes, strict=True):
+        if request.future.done():
+            continue
+        if isinstance(outcome, RoutingError):
+            request.future.set_exception(outcome)
+        else:
+            request.future.set_result(outcome)
+
+
+def _fail(batch: list[_Request], error: Exception) -> None:
+    for request in batch:
+        if not request.future.done():
+            request.future.set_exception(error)

@@ -1,0 +1,1 @@
+"""Real-time statistics from the routing engine, with the metric definitions of DESIGN.md."""

@@ -1,0 +1,205 @@
+"""Restarts lose nothing acknowledged; the sweep repairs drift; a failed store is never a yes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from app import clock
+from app.auth.principals import Role
+from app.auth.tokens import issue_staff_token
+from app.interactions.models import Interaction
+from app.main import create_app
+from app.routing.model import InteractionId, InteractionState
+from app.runtime import persistence, worker
+from app.settings import Settings
+from tests.conftest import Caller
+from tests.world import add_agent, add_queue, resources_of
+
+CHAT = {"channel": "chat", "queue": "UI", "customer": {"name": "Ana"}}
+
+AppFactory = Callable[[], "asynccontextmanager[tuple[FastAPI, httpx.AsyncClient]]"]
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """One lifetime of the service on `settings`' database: start, serve, stop."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield application, client
+
+
+def _admin(app: FastAPI) -> Caller:
+    token = issue_staff_token(
+        resources_of(app).secret_key,
+        staff_id=str(uuid.uuid4()),
+        role=Role.ADMIN,
+        name="admin",
+        now=clock.now_s(),
+    )
+    return Caller("admin", {"Authorization": f"Bearer {token.token}"})
+
+
+async def _create(client: httpx.AsyncClient, caller: Caller, priority: int = 0) -> str:
+    response = await client.post(
+        "/api/v1/interactions", json={**CHAT, "priority": priority}, headers=caller.headers
+    )
+    assert response.status_code == 201, response.text
+    identifier: str = response.json()["id"]
+    return identifier
+
+
+async def test_waiting_interactions_come_back_in_their_order_after_a_restart(
+    migrated_settings: Settings,
+) -> None:
+    async with running(migrated_settings) as (app, client):
+        await add_queue(app, "UI", {"ui": 1})
+        admin = _admin(app)
+        ids = [await _create(client, admin) for _ in range(3)]
+        urgent = await _create(client, admin, priority=5)
+        before = {i: resources_of(app).routing.engine.interaction(InteractionId(i)) for i in ids}
+    async with running(migrated_settings) as (app, client):
+        engine = resources_of(app).routing.engine
+        positions = [engine.position(InteractionId(i)) for i in [urgent, *ids]]
+        assert [place[0] for place in positions if place] == [1, 2, 3, 4]
+        for interaction_id, view in before.items():
+            restored = engine.interaction(InteractionId(interaction_id))
+            assert restored is not None and view is not None
+            assert restored.seq == view.seq
+            assert restored.queued_at == pytest.approx(view.queued_at, abs=1e-6)
+
+
+async def test_an_active_chat_comes_back_on_its_agent_after_a_restart(
+    migrated_settings: Settings,
+) -> None:
+    async with running(migrated_settings) as (app, client):
+        await add_queue(app, "UI", {"ui": 1})
+        agent = await add_agent(app, "maria", {"ui": 5}, chats=2)
+        interaction_id = await _create(client, _admin(app))
+        accepted = await client.post(
+            f"/api/v1/interactions/{interaction_id}/accept", headers=agent.headers
+        )
+        assert accepted.json()["state"] == "active"
+    async with running(migrated_settings) as (app, client):
+        engine = resources_of(app).routing.engine
+        view = engine.interaction(InteractionId(interaction_id))
+        assert view is not None and view.state is InteractionState.ACTIVE
+        assert view.agent_id == agent.id
+        presence = engine.agent(view.agent_id)
+        assert presence is not None and presence.state.value == "available"
+        assert presence.interactions == (interaction_id,)
+
+
+async def test_an_offer_in_flight_is_made_again_after_a_restart(
+    migrated_settings: Settings,
+) -> None:
+    async with running(migrated_settings) as (app, client):
+        await add_queue(app, "UI", {"ui": 1})
+        agent = await add_agent(app, "maria", {"ui": 5})
+        interaction_id = await _create(client, _admin(app))
+    async with running(migrated_settings) as (app, client):
+        view = resources_of(app).routing.engine.interaction(InteractionId(interaction_id))
+        assert view is not None
+        assert (view.state, view.agent_id) == (InteractionState.OFFERED, agent.id)
+
+
+async def test_a_failed_store_answers_503_and_keeps_nothing(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_queue(app, "UI", {"ui": 1})
+    admin = _admin(app)
+    real = persistence.persist_batch
+
+    async def failing(*args: object, **kwargs: object) -> object:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(worker, "persist_batch", failing)
+    response = await client.post("/api/v1/interactions", json=CHAT, headers=admin.headers)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    monkeypatch.setattr(worker, "persist_batch", real)
+    assert resources_of(app).routing.engine.interaction_ids() == []
+    async with resources_of(app).sessions() as session:
+        assert (await session.scalars(select(Interaction))).all() == []
+    assert (
+        await client.post("/api/v1/interactions", json=CHAT, headers=admin.headers)
+    ).status_code == 201
+
+
+async def test_the_sweep_restores_an_open_interaction_the_engine_never_had(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_id = await add_queue(app, "UI", {"ui": 1})
+    first = await _create(client, _admin(app))
+    # Drift: a waiting interaction stored without the engine hearing of it.
+    stray = uuid.uuid4()
+    async with resources_of(app).sessions() as session, session.begin():
+        session.add(
+            Interaction(
+                id=stray,
+                channel="chat",
+                state=InteractionState.QUEUED,
+                queue_id=queue_id,
+                queued_at=clock.utcnow(),
+                queue_seq=1_000,
+            )
+        )
+    routing = resources_of(app).routing
+    await routing.sweep()
+    assert routing.engine.position(InteractionId(str(stray))) == (2, None)
+    assert routing.engine.position(InteractionId(first)) == (1, None)
+    assert f"interaction {stray} is queued in the database but unknown" in caplog.text
+
+
+async def test_the_sweep_withdraws_what_the_database_ended(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_queue(app, "UI", {"ui": 1})
+    interaction_id = await _create(client, _admin(app))
+    async with resources_of(app).sessions() as session, session.begin():
+        await session.execute(
+            update(Interaction)
+            .where(Interaction.id == uuid.UUID(interaction_id))
+            .values(state=InteractionState.CANCELLED)
+        )
+    await resources_of(app).routing.sweep()
+    assert resources_of(app).routing.engine.interaction(InteractionId(interaction_id)) is None
+    assert "open in the engine but cancelled in the database" in caplog.text
+
+
+async def test_the_sweep_sets_a_deactivated_agent_offline(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    from app.agents.models import Staff
+
+    agent = await add_agent(app, "maria", {"ui": 5})
+    async with resources_of(app).sessions() as session, session.begin():
+        await session.execute(
+            update(Staff).where(Staff.id == uuid.UUID(agent.id)).values(active=False)
+        )
+    await resources_of(app).routing.sweep()
+    view = resources_of(app).routing.engine.agent(agent.id)  # type: ignore[arg-type]
+    assert view is not None and view.state.value == "offline"
+
+
+async def test_an_agent_given_another_role_leaves_routing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    from app.agents.models import Staff, StaffRole
+
+    agent = await add_agent(app, "maria", {"ui": 5})
+    async with resources_of(app).sessions() as session, session.begin():
+        await session.execute(
+            update(Staff).where(Staff.id == uuid.UUID(agent.id)).values(role=StaffRole.SUPERVISOR)
+        )
+    await resources_of(app).routing.reload_agent(uuid.UUID(agent.id))
+    view = resources_of(app).routing.engine.agent(agent.id)  # type: ignore[arg-type]
+    assert view is not None and view.state.value == "offline"
