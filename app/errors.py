@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.logs import current_request_id
@@ -190,6 +191,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InterfaceError, _handle_database_unavailable)
     app.add_exception_handler(ConnectionError, _handle_database_unavailable)
     app.add_exception_handler(TimeoutError, _handle_database_unavailable)
+    # No pooled connection came free in time: overloaded, so also a retryable 503.
+    app.add_exception_handler(PoolTimeoutError, _handle_database_unavailable)
     app.add_exception_handler(IntegrityError, _handle_integrity_error)
     app.add_exception_handler(AppError, _handle_app_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)

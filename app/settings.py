@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.TEXT
     secret_key: SecretStr | None = None
-    database_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    database_pool_size: Annotated[int, Field(ge=1, le=200)] = 20
     ready_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     sweep_interval_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
     # Addresses of the proxies whose X-Forwarded-For is trusted (e.g. "10.0.0.5" or "*").

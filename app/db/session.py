@@ -19,8 +19,14 @@ POSTGRES_CONNECT_TIMEOUT_S = 10
 def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL."""
     if database_url.startswith("sqlite"):
+        # aiosqlite runs a thread per connection: a pool big enough for the load avoids
+        # opening (and closing) overflow connections, and threads, on every burst.
         engine = create_async_engine(
-            database_url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            database_url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=0,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
@@ -28,7 +34,9 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
         database_url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: under a burst, waiting a moment for a pooled connection is far cheaper
+        # than opening (and then closing) a new one per request.
+        max_overflow=0,
         pool_pre_ping=True,
         pool_timeout=10,
         # asyncpg waits 60 s by default; an unreachable host should fail fast and clearly.
