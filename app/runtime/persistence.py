@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, Update, bindparam, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.clock import to_datetime
 from app.interactions.models import IdempotencyKey, Interaction, InteractionEvent
 from app.routing import events as e
@@ -83,53 +84,84 @@ class BatchItem:
 async def persist_batch(
     session: AsyncSession, engine: Engine, items: Sequence[BatchItem]
 ) -> list[StoredEvent]:
-    """Store everything the batch did; returns the events to publish after commit."""
+    """Store everything the batch did in a few bulk statements; returns what to publish."""
+    events = [event for item in items for event in item.events]
+    by_interaction = _group_by_interaction(events)
     stored: list[StoredEvent] = []
-    created = _insert_new_interactions(session, items, stored)
-    await session.flush()
-    all_events = [event for item in items for event in item.events]
-    await _update_interactions(session, engine, all_events, created)
-    for event in all_events:
-        stored.append(_stored(event))
-        await _record_presence(session, event)
-    _append_history(session, stored)
-    _record_idempotency(session, items)
+    new_rows = _new_rows(items, engine, by_interaction, stored)
+    if new_rows:
+        await session.execute(insert(Interaction), new_rows)
+    created = {row["id"] for row in new_rows}
+    open_rows, ended_rows = _changed_rows(engine, by_interaction, created)
+    if open_rows:
+        await session.execute(_UPDATE_OPEN, open_rows)
+    if ended_rows:
+        await session.execute(_UPDATE_ENDED, ended_rows)
+    stored.extend(_stored(event) for event in events)
+    await _record_presence(session, events)
+    history = _history_rows(stored)
+    if history:
+        await session.execute(insert(InteractionEvent), history)
+    keys = _idempotency_rows(items)
+    if keys:
+        await session.execute(insert(IdempotencyKey), keys)
     return stored
 
 
-def _insert_new_interactions(
-    session: AsyncSession, items: Sequence[BatchItem], stored: list[StoredEvent]
-) -> set[uuid.UUID]:
-    created: set[uuid.UUID] = set()
+def _group_by_interaction(events: Iterable[e.Event]) -> dict[uuid.UUID, list[e.Event]]:
+    grouped: dict[uuid.UUID, list[e.Event]] = {}
+    for event in events:
+        text = interaction_id_of(event)
+        if text is not None and not isinstance(event, e.InteractionRefused):
+            grouped.setdefault(uuid.UUID(text), []).append(event)
+    return grouped
+
+
+def _new_rows(
+    items: Sequence[BatchItem],
+    engine: Engine,
+    by_interaction: dict[uuid.UUID, list[e.Event]],
+    stored: list[StoredEvent],
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for item in items:
         new = item.new_interaction
-        if new is None or any(isinstance(event, e.InteractionRefused) for event in item.events):
+        if new is None or _refused(item.events) or not item.events:
             continue
-        arrival = next((event.at for event in item.events), None)
-        if arrival is None:
-            continue
-        session.add(_row(new, to_datetime(arrival)))
-        created.add(new.id)
+        created_at = to_datetime(item.events[0].at)
+        row = _blank_row(new, created_at)
+        row.update(_changes(engine, new.id, by_interaction.get(new.id, [])))
+        rows.append(row)
         stored.append(
             StoredEvent(
                 id=uuid.uuid4(),
                 type=INTERACTION_CREATED,
-                occurred_at=to_datetime(arrival),
+                occurred_at=created_at,
                 data={"interaction_id": str(new.id), "channel": new.channel.value},
                 interaction_id=str(new.id),
             )
         )
-    return created
+    return rows
 
 
-def _row(new: NewInteraction, created_at: datetime) -> Interaction:
-    return Interaction(
+def _refused(events: Sequence[e.Event]) -> bool:
+    return any(isinstance(event, e.InteractionRefused) for event in events)
+
+
+def _blank_row(new: NewInteraction, created_at: datetime) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(_TIMESTAMPS)
+    row.update(
         id=new.id,
         channel=new.channel,
         state=InteractionState.QUEUED,
         queue_id=new.queue_id,
         required_skills=new.required_skills,
         priority=new.priority,
+        queue_seq=None,
+        escalation_tier=0,
+        entered_queue_at=None,
+        target_agent_id=None,
+        agent_id=None,
         external_id=new.external_id,
         customer_id=new.customer_id,
         customer_name=new.customer_name,
@@ -138,59 +170,123 @@ def _row(new: NewInteraction, created_at: datetime) -> Interaction:
         topic=new.topic,
         attributes=new.attributes,
         created_at=created_at,
+        updated_at=created_at,
+        first_response_at=None,
     )
+    return row
 
 
-async def _update_interactions(
-    session: AsyncSession, engine: Engine, events: Iterable[e.Event], created: set[uuid.UUID]
-) -> None:
-    by_interaction: dict[uuid.UUID, list[e.Event]] = {}
+# Stage timestamps an event can set; queued_at and answered_at keep their first value.
+_TIMESTAMPS = ("queued_at", "offered_at", "answered_at", "wrap_up_at", "abandoned_at", "ended_at")
+_FIRST_ONLY = frozenset({"queued_at", "answered_at"})
+
+
+def _changes(
+    engine: Engine, interaction_id: uuid.UUID, events: Sequence[e.Event]
+) -> dict[str, Any]:
+    """Column values after the batch: stage timestamps from events, routing from the engine."""
+    changes: dict[str, Any] = {}
     for event in events:
-        text = interaction_id_of(event)
-        if text is not None and not isinstance(event, e.InteractionRefused):
-            by_interaction.setdefault(uuid.UUID(text), []).append(event)
-    if not by_interaction:
-        return
-    rows = await session.scalars(
-        select(Interaction).where(Interaction.id.in_(list(by_interaction)))
-    )
-    for row in rows:
-        for event in by_interaction[row.id]:
-            _apply_timestamps(row, event)
-        _copy_engine_view(row, engine)
-
-
-def _apply_timestamps(row: Interaction, event: e.Event) -> None:
-    at = to_datetime(event.at)
-    if isinstance(event, e.InteractionQueued) and row.queued_at is None:
-        row.queued_at = to_datetime(event.queued_at)
-    elif isinstance(event, e.InteractionOffered):
-        row.offered_at = at
-    elif isinstance(event, e.OfferAccepted) and row.answered_at is None:
-        # The first answer counts for wait and service level, even after a transfer.
-        row.answered_at = at
-    elif isinstance(event, e.WrapUpStarted):
-        row.wrap_up_at = at
-    elif isinstance(event, e.InteractionAbandoned):
-        row.abandoned_at = at
-    final = _FINAL_STATES.get(type(event))
-    if final is not None:
-        row.state = final
-        row.ended_at = at
-
-
-def _copy_engine_view(row: Interaction, engine: Engine) -> None:
-    view = engine.interaction(InteractionId(str(row.id)))
+        for column, at in _stamps(event):
+            if column in _FIRST_ONLY and column in changes:
+                continue
+            changes[column] = to_datetime(at)
+    view = engine.interaction(InteractionId(str(interaction_id)))
     if view is None:
-        return
-    row.state = view.state
-    row.queue_id = _uuid_or_none(view.queue_id)
-    row.agent_id = _uuid_or_none(view.agent_id)
-    row.priority = view.priority
-    row.queue_seq = view.seq
-    row.escalation_tier = view.tier
-    row.entered_queue_at = to_datetime(view.entered_queue_at)
-    row.target_agent_id = _uuid_or_none(view.target_agent_id)
+        final = next((_FINAL_STATES[type(ev)] for ev in events if type(ev) in _FINAL_STATES), None)
+        if final is not None:
+            changes["state"] = final
+        return changes
+    changes.update(
+        state=view.state,
+        queue_id=_uuid_or_none(view.queue_id),
+        agent_id=_uuid_or_none(view.agent_id),
+        priority=view.priority,
+        queue_seq=view.seq,
+        escalation_tier=view.tier,
+        entered_queue_at=to_datetime(view.entered_queue_at),
+        target_agent_id=_uuid_or_none(view.target_agent_id),
+    )
+    return changes
+
+
+def _stamps(event: e.Event) -> list[tuple[str, float]]:
+    if isinstance(event, e.InteractionQueued):
+        return [("queued_at", event.queued_at)]
+    if isinstance(event, e.InteractionOffered):
+        return [("offered_at", event.at)]
+    if isinstance(event, e.OfferAccepted):
+        # The first answer counts for wait and service level, even after a transfer.
+        return [("answered_at", event.at)]
+    if isinstance(event, e.WrapUpStarted):
+        return [("wrap_up_at", event.at)]
+    if isinstance(event, e.InteractionAbandoned):
+        return [("abandoned_at", event.at), ("ended_at", event.at)]
+    if type(event) in _FINAL_STATES:
+        return [("ended_at", event.at)]
+    return []
+
+
+def _changed_rows(
+    engine: Engine, by_interaction: dict[uuid.UUID, list[e.Event]], created: set[uuid.UUID]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parameters for the two UPDATE shapes: rows still open, and rows that ended."""
+    open_rows: list[dict[str, Any]] = []
+    ended_rows: list[dict[str, Any]] = []
+    updated_at = clock.utcnow()
+    for interaction_id, events in by_interaction.items():
+        if interaction_id in created:
+            continue
+        changes = _changes(engine, interaction_id, events)
+        if "state" not in changes:
+            continue
+        params = {f"b_{column}": changes.get(column) for column in _TIMESTAMPS}
+        params.update(b_id=interaction_id, b_state=changes["state"], b_updated_at=updated_at)
+        if "queue_seq" not in changes:
+            ended_rows.append(params)
+            continue
+        for column in _ROUTING:
+            params[f"b_{column}"] = changes[column]
+        open_rows.append(params)
+    return open_rows, ended_rows
+
+
+_ROUTING = (
+    "queue_id",
+    "agent_id",
+    "priority",
+    "queue_seq",
+    "escalation_tier",
+    "entered_queue_at",
+    "target_agent_id",
+)
+
+
+def _update_statement(*, routing: bool) -> Update:
+    table: Table = Interaction.__table__  # type: ignore[assignment]
+    columns = table.c
+
+    def param(column: str) -> Any:
+        return bindparam(f"b_{column}", type_=columns[column].type)
+
+    values: dict[str, Any] = {"state": param("state"), "updated_at": param("updated_at")}
+    for column in _TIMESTAMPS:
+        # A value this batch did not set must not erase the stored one.
+        first, second = (
+            (columns[column], param(column))
+            if column in _FIRST_ONLY
+            else (param(column), columns[column])
+        )
+        values[column] = func.coalesce(first, second)
+    if routing:
+        values.update({column: param(column) for column in _ROUTING})
+    return (
+        update(table).where(columns.id == bindparam("b_id", type_=columns.id.type)).values(values)
+    )
+
+
+_UPDATE_OPEN = _update_statement(routing=True)
+_UPDATE_ENDED = _update_statement(routing=False)
 
 
 def _uuid_or_none(text: str | None) -> uuid.UUID | None:
@@ -214,51 +310,55 @@ def _stored(event: e.Event) -> StoredEvent:
     )
 
 
-async def _record_presence(session: AsyncSession, event: e.Event) -> None:
-    if not isinstance(event, e.AgentStateChanged):
-        return
-    staff_id = _uuid_or_none(event.agent_id)
-    if staff_id is None:
-        return
-    presence = await session.get(AgentPresence, staff_id)
-    if presence is None:
-        presence = AgentPresence(staff_id=staff_id, state=event.state)
-        session.add(presence)
-    presence.state = event.state
-    presence.reason = event.reason
-    presence.changed_at = to_datetime(event.at)
-
-
-def _append_history(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:
-    for event in stored:
-        if event.interaction_id is None or event.type == "interaction.refused":
+async def _record_presence(session: AsyncSession, events: Iterable[e.Event]) -> None:
+    for event in events:
+        if not isinstance(event, e.AgentStateChanged):
             continue
-        session.add(
-            InteractionEvent(
-                interaction_id=uuid.UUID(event.interaction_id),
-                type=event.type,
-                at=event.occurred_at,
-                actor_kind="agent" if event.agent_id else "system",
-                actor_id=event.agent_id,
-                data=event.data,
-            )
-        )
+        staff_id = _uuid_or_none(event.agent_id)
+        if staff_id is None:
+            continue
+        presence = await session.get(AgentPresence, staff_id)
+        if presence is None:
+            presence = AgentPresence(staff_id=staff_id, state=event.state)
+            session.add(presence)
+        presence.state = event.state
+        presence.reason = event.reason
+        presence.changed_at = to_datetime(event.at)
+    await session.flush()
 
 
-def _record_idempotency(session: AsyncSession, items: Sequence[BatchItem]) -> None:
+def _history_rows(stored: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+    return [
+        {
+            "interaction_id": uuid.UUID(event.interaction_id),
+            "type": event.type,
+            "at": event.occurred_at,
+            "actor_kind": "agent" if event.agent_id else "system",
+            "actor_id": event.agent_id,
+            "data": event.data,
+        }
+        for event in stored
+        if event.interaction_id is not None and event.type != "interaction.refused"
+    ]
+
+
+def _idempotency_rows(items: Sequence[BatchItem]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for item in items:
         new = item.new_interaction
         if new is None or new.idempotency is None or item.response is None:
             continue
-        if any(isinstance(event, e.InteractionRefused) for event in item.events):
+        if _refused(item.events):
             continue
-        session.add(
-            IdempotencyKey(
-                principal_id=new.idempotency.principal_id,
-                key=new.idempotency.key,
-                request_hash=new.idempotency.request_hash,
-                interaction_id=new.id,
-                status_code=201,
-                response=item.response,
-            )
+        rows.append(
+            {
+                "principal_id": new.idempotency.principal_id,
+                "key": new.idempotency.key,
+                "request_hash": new.idempotency.request_hash,
+                "interaction_id": new.id,
+                "status_code": 201,
+                "response": item.response,
+                "created_at": clock.utcnow(),
+            }
         )
+    return rows
