@@ -31,7 +31,9 @@ class Resources:
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle.in_memory)
 
 
-def get_resources(request: Request) -> Resources:
+# Dependencies are `async def` even when they do not await: FastAPI runs plain functions
+# in a thread pool, a hop per request for nothing.
+async def get_resources(request: Request) -> Resources:
     """The process's resources, as stored on the app by the lifespan."""
     resources: Resources = request.app.state.resources
     return resources
@@ -40,9 +42,10 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_routing(request: Request) -> RoutingService:
+async def get_routing(request: Request) -> RoutingService:
     """The routing service of this process."""
-    return get_resources(request).routing
+    resources: Resources = request.app.state.resources
+    return resources.routing
 
 
 RoutingDep = Annotated[RoutingService, Depends(get_routing)]

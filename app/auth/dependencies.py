@@ -62,7 +62,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def get_login_throttle(resources: ResourcesDep) -> LoginThrottle:
+async def get_login_throttle(resources: ResourcesDep) -> LoginThrottle:
     """This process's log-in throttle (in memory; shared through Redis with scale-out)."""
     return resources.login_throttle
 

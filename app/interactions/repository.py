@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.pagination import PageParams, paginate
 from app.interactions.models import IdempotencyKey, Interaction, InteractionEvent
-from app.queues.models import Queue
 from app.routing.model import Channel, InteractionState
 from app.skills.models import Skill
 
@@ -76,15 +75,6 @@ def _filtered(
     if filters.created_to is not None:
         statement = statement.where(Interaction.created_at < filters.created_to)
     return statement
-
-
-async def find_queue(session: AsyncSession, reference: str) -> Queue | None:
-    """A queue by id (if `reference` is one) or by exact name."""
-    try:
-        queue_id = uuid.UUID(reference)
-    except ValueError:
-        return await session.scalar(select(Queue).where(Queue.name == reference))
-    return await session.get(Queue, queue_id)
 
 
 async def existing_skill_names(session: AsyncSession, names: Sequence[str]) -> set[str]:

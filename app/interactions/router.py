@@ -179,9 +179,9 @@ async def cancel_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: Manager
 ) -> InteractionRead:
     """Withdraw an interaction in any open state (waiting, offered, active or wrap-up)."""
-    await _existing(session, interaction_id)
-    await routing.execute(c.Cancel(InteractionId(str(interaction_id))))
-    return await _current(session, routing, interaction_id)
+    return await _act(
+        session, routing, interaction_id, c.Cancel(InteractionId(str(interaction_id)))
+    )
 
 
 @router.post(
@@ -202,10 +202,10 @@ async def transfer_interaction(
     service.check_agent_holds(principal, routing.engine, interaction_id)
     to_queue: QueueId | None = None
     if body.queue is not None:
-        queue = await repository.find_queue(session, body.queue)
-        if queue is None or not queue.active:
+        found = routing.resolve_queue(body.queue)
+        if found is None:
             raise QueueNotFoundError(body.queue, "body.queue")
-        to_queue = QueueId(str(queue.id))
+        to_queue = found[0]
     to_agent = AgentId(str(body.agent_id)) if body.agent_id else None
     await routing.execute(
         c.Transfer(InteractionId(str(interaction_id)), to_queue=to_queue, to_agent=to_agent)
@@ -223,10 +223,12 @@ async def accept_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
 ) -> InteractionRead:
     """The signed-in agent takes the interaction offered to them."""
-    await _existing(session, interaction_id)
-    agent = AgentId(principal.subject_id)
-    await routing.execute(c.Accept(InteractionId(str(interaction_id)), agent))
-    return await _current(session, routing, interaction_id)
+    return await _act(
+        session,
+        routing,
+        interaction_id,
+        c.Accept(InteractionId(str(interaction_id)), AgentId(principal.subject_id)),
+    )
 
 
 @router.post(
@@ -239,10 +241,12 @@ async def reject_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
 ) -> InteractionRead:
     """The signed-in agent declines; the interaction goes back to its place in line."""
-    await _existing(session, interaction_id)
-    agent = AgentId(principal.subject_id)
-    await routing.execute(c.Reject(InteractionId(str(interaction_id)), agent))
-    return await _current(session, routing, interaction_id)
+    return await _act(
+        session,
+        routing,
+        interaction_id,
+        c.Reject(InteractionId(str(interaction_id)), AgentId(principal.subject_id)),
+    )
 
 
 @router.post(
@@ -255,10 +259,13 @@ async def complete_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
 ) -> InteractionRead:
     """The agent is done talking; wrap-up starts and counts against capacity until finished."""
-    await _existing(session, interaction_id)
-    service.check_agent_holds(principal, routing.engine, interaction_id)
-    await routing.execute(c.Complete(InteractionId(str(interaction_id))))
-    return await _current(session, routing, interaction_id)
+    return await _act(
+        session,
+        routing,
+        interaction_id,
+        c.Complete(InteractionId(str(interaction_id))),
+        holder=principal,
+    )
 
 
 @router.post(
@@ -271,10 +278,13 @@ async def finish_wrap_up(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
 ) -> InteractionRead:
     """Wrap-up is done: the interaction is completed and the capacity is free again."""
-    await _existing(session, interaction_id)
-    service.check_agent_holds(principal, routing.engine, interaction_id)
-    await routing.execute(c.FinishWrapUp(InteractionId(str(interaction_id))))
-    return await _current(session, routing, interaction_id)
+    return await _act(
+        session,
+        routing,
+        interaction_id,
+        c.FinishWrapUp(InteractionId(str(interaction_id))),
+        holder=principal,
+    )
 
 
 @router.post(
@@ -289,8 +299,27 @@ async def abandon_interaction(
     """Record that the customer gave up while waiting (a hang-up, a closed chat window)."""
     if not principal.may_read_interaction(str(interaction_id)):
         raise InteractionNotFoundError()
+    return await _act(
+        session, routing, interaction_id, c.Abandon(InteractionId(str(interaction_id)))
+    )
+
+
+async def _act(
+    session: SessionDep,
+    routing: RoutingDep,
+    interaction_id: uuid.UUID,
+    command: c.Command,
+    *,
+    holder: Principal | None = None,
+) -> InteractionRead:
+    """Apply one lifecycle command to a stored interaction and answer its new state.
+
+    With `holder`, an agent may act only on an interaction it handles.
+    """
     await _existing(session, interaction_id)
-    await routing.execute(c.Abandon(InteractionId(str(interaction_id))))
+    if holder is not None:
+        service.check_agent_holds(holder, routing.engine, interaction_id)
+    await routing.execute(command)
     return await _current(session, routing, interaction_id)
 
 

@@ -54,8 +54,7 @@ async def create_interaction(
 ) -> tuple[dict[str, Any], bool]:
     """Store and route a new interaction; returns (response, replayed from an earlier call)."""
     if idempotency_key is None:
-        async with sessions() as session:
-            new, arrive, destination = await _prepare(session, body, None)
+        new, arrive, destination = await _prepare(sessions, routing, body, None)
         return await _route(routing, new, arrive, destination), False
     record = IdempotencyRecord(principal.subject_id, idempotency_key, request_hash(body))
     async with locks.hold((record.principal_id, record.key)):
@@ -63,29 +62,35 @@ async def create_interaction(
             earlier = await repository.find_idempotency_key(
                 session, record.principal_id, record.key
             )
-            if earlier is not None:
-                if earlier.request_hash != record.request_hash:
-                    raise IdempotencyKeyReusedError()
-                return earlier.response, True
-            new, arrive, destination = await _prepare(session, body, record)
+        if earlier is not None:
+            if earlier.request_hash != record.request_hash:
+                raise IdempotencyKeyReusedError()
+            return earlier.response, True
+        new, arrive, destination = await _prepare(sessions, routing, body, record)
         return await _route(routing, new, arrive, destination), False
 
 
 async def _prepare(
-    session: AsyncSession, body: InteractionCreate, record: IdempotencyRecord | None
+    sessions: async_sessionmaker[AsyncSession],
+    routing: RoutingService,
+    body: InteractionCreate,
+    record: IdempotencyRecord | None,
 ) -> tuple[NewInteraction, c.Arrive, str]:
     interaction_id = uuid.uuid4()
     queue_id: uuid.UUID | None = None
     skills: frozenset[SkillRequirement] | None = None
     if body.queue is not None:
-        queue = await repository.find_queue(session, body.queue)
-        if queue is None or not queue.active:
+        # The engine holds every active queue: no query needed.
+        found = routing.resolve_queue(body.queue)
+        if found is None:
             raise QueueNotFoundError(body.queue, "body.queue")
-        queue_id, destination = queue.id, queue.name
+        queue_id, destination = uuid.UUID(found[0]), found[1]
     else:
         needs = body.required_skills or []
         names = [need.skill for need in needs]
-        unknown = sorted(set(names) - await repository.existing_skill_names(session, names))
+        async with sessions() as session:
+            known = await repository.existing_skill_names(session, names)
+        unknown = sorted(set(names) - known)
         if unknown:
             raise UnknownSkillError(unknown, "body.required_skills")
         skills = frozenset(SkillRequirement(need.skill, need.min_level) for need in needs)

@@ -17,6 +17,7 @@ from app.realtime.bus import Bus
 from app.routing import commands as c
 from app.routing.engine import Engine
 from app.routing.errors import RoutingError
+from app.routing.model import QueueId
 from app.runtime import recovery
 from app.runtime.errors import to_app_error
 from app.runtime.persistence import NewInteraction, StoredEvent
@@ -51,6 +52,15 @@ class RoutingService:
     def running(self) -> bool:
         """True while the writer takes requests."""
         return self._worker.running
+
+    def resolve_queue(self, reference: str) -> tuple[QueueId, str] | None:
+        """(id, name) of the routable queue with this id or exact name, or None."""
+        by_id = self._worker.queue_names_by_id
+        name = by_id.get(QueueId(reference))
+        if name is not None:
+            return QueueId(reference), name
+        queue_id = self._worker.queue_ids_by_name.get(reference)
+        return (queue_id, reference) if queue_id is not None else None
 
     @property
     def status(self) -> str:

@@ -23,6 +23,7 @@ from app.routing import commands as c
 from app.routing import events as e
 from app.routing.engine import Engine
 from app.routing.errors import RoutingError
+from app.routing.model import QueueId
 from app.runtime.persistence import BatchItem, NewInteraction, StoredEvent, persist_batch
 from app.runtime.sweep import reconcile
 
@@ -93,6 +94,9 @@ class RoutingWorker:
         self._sweep_task: asyncio.Task[None] | None = None
         self._sweep_interval_s = sweep_interval_s
         self._ready = False
+        # Routable queues by name and id, so edges resolve "queue": "UI" without a query.
+        self.queue_ids_by_name: dict[str, QueueId] = {}
+        self.queue_names_by_id: dict[QueueId, str] = {}
         self.batches = 0
         self.commands_applied = 0
 
@@ -248,8 +252,22 @@ class RoutingWorker:
                 if not request.lenient:
                     return events, exc
                 logger.warning("skipped %s: %s", type(command).__name__, exc)
+                continue
+            self._track_queue_names(command)
             self.commands_applied += 1
         return events, None
+
+    def _track_queue_names(self, command: c.Command) -> None:
+        if isinstance(command, c.UpsertQueue):
+            old = self.queue_names_by_id.get(command.config.id)
+            if old is not None:
+                self.queue_ids_by_name.pop(old, None)
+            self.queue_names_by_id[command.config.id] = command.config.name
+            self.queue_ids_by_name[command.config.name] = command.config.id
+        elif isinstance(command, c.RemoveQueue):
+            name = self.queue_names_by_id.pop(command.queue_id, None)
+            if name is not None:
+                self.queue_ids_by_name.pop(name, None)
 
     async def sweep(self) -> Outcome:
         """Compare the engine with the database now and apply the repairs."""
@@ -296,11 +314,14 @@ class RoutingWorker:
         async with self._sessions() as session:
             engine, restore = await self._rebuild(session, now)
             events: list[e.Event] = []
+            self.queue_ids_by_name, self.queue_names_by_id = {}, {}
             for command in restore:
                 try:
                     events.extend(engine.apply(command, now))
                 except RoutingError as exc:
                     logger.warning("recovery skipped %s: %s", type(command).__name__, exc)
+                    continue
+                self._track_queue_names(command)
             events.extend(engine.apply(c.Tick(), now))
             self.engine = engine
             stored = await self._store(session, engine, [BatchItem(events)])
