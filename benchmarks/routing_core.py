@@ -2,6 +2,14 @@
 
 An operation is one arrival, or one completion with the routing it triggers (the freed agent
 is offered the next interaction and accepts it). The waiting count stays near its size.
+
+Times are CPU time of this thread (`time.thread_time_ns`), on one core, not wall time: other
+processes sharing the machine then barely move the numbers. Reading that clock costs a
+system call (about a microsecond); its measured cost is subtracted from every sample.
+
+`pos_us` is the mean CPU time of one `Engine.position()` call on a random waiting
+interaction, and `pos_tail_us` the same for the last interaction of the longest line; both
+should stay flat as the line grows.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from app.routing.model import (
     AgentState,
     Channel,
     InteractionId,
+    InteractionState,
     QueueConfig,
     QueueId,
     agent_config,
@@ -30,6 +39,8 @@ from app.routing.model import (
 
 SIZES = [(100, 10, 1_000), (1_000, 50, 10_000), (5_000, 200, 100_000)]
 SKILLS_PER_AGENT = 4
+POSITION_SAMPLES = 2_000
+CLOCK = time.thread_time_ns
 
 
 @dataclass
@@ -42,6 +53,17 @@ class Result:
     ops_per_s: float
     p50_us: float
     p99_us: float
+    pos_us: float
+    pos_tail_us: float
+
+
+def clock_overhead_ns() -> int:
+    """The median cost of one back-to-back pair of clock reads (subtracted from samples)."""
+    pairs = []
+    for _ in range(20_000):
+        start = CLOCK()
+        pairs.append(CLOCK() - start)
+    return int(statistics.median(pairs))
 
 
 class Workload:
@@ -90,29 +112,66 @@ class Workload:
         interaction_id = self.active.pop()
         self._accept_offers(self.engine.apply(c.Complete(interaction_id), self.now))
 
-    def run(self, operations: int) -> list[int]:
-        """Alternate arrivals and completions; return each operation's duration in ns."""
+    def run(self, operations: int, overhead_ns: int = 0) -> list[int]:
+        """Alternate arrivals and completions; return each operation's CPU time in ns."""
         durations = []
-        clock = time.perf_counter_ns
+        clock = CLOCK
         for n in range(operations):
             self.now += 0.01
             op = self.arrive if n % 2 == 0 else self.complete
             start = clock()
             op()
-            durations.append(clock() - start)
+            durations.append(max(0, clock() - start - overhead_ns))
             if n % 5_000 == 0:
                 self.engine.apply(c.Tick(), self.now)
         return durations
 
+    def position_cost_us(self, overhead_ns: int) -> tuple[float, float]:
+        """Mean CPU time of `position()` on random waiting interactions, and on the last one
+        of the longest line."""
+        engine = self.engine
+        lines: dict[QueueId, list[tuple[int, InteractionId]]] = {}
+        for interaction_id in engine.interaction_ids():
+            view = engine.interaction(interaction_id)
+            if view is not None and view.state is InteractionState.QUEUED:
+                lines.setdefault(view.queue_id, []).append((view.seq, interaction_id))
+        waiting = [i for line in lines.values() for _, i in line]
+        sample = [self.rng.choice(waiting) for _ in range(POSITION_SAMPLES)]
+        # Every interaction here has the same priority, so the last of a line has the top seq.
+        _, tail = max(max(lines.values(), key=len))
+        return (
+            self._time_calls(sample, overhead_ns),
+            self._time_calls([tail] * POSITION_SAMPLES, overhead_ns),
+        )
 
-def measure(agents: int, queues: int, waiting: int, operations: int) -> Result:
-    """Build the workload, warm up, then time `operations` operations."""
+    def _time_calls(self, ids: list[InteractionId], overhead_ns: int) -> float:
+        position, now, clock = self.engine.position, self.now, CLOCK
+        total = 0
+        for interaction_id in ids:
+            start = clock()
+            position(interaction_id, now)
+            total += max(0, clock() - start - overhead_ns)
+        return total / len(ids) / 1e3
+
+
+def measure(agents: int, queues: int, waiting: int, operations: int, overhead_ns: int) -> Result:
+    """Build the workload, warm up, then time `operations` operations and position()."""
     workload = Workload(agents, queues, waiting)
     workload.run(min(operations, 5_000))
-    durations = workload.run(operations)
+    durations = workload.run(operations, overhead_ns)
     total_s = sum(durations) / 1e9
     cuts = statistics.quantiles(durations, n=100)
-    return Result(agents, queues, waiting, operations / total_s, cuts[49] / 1e3, cuts[98] / 1e3)
+    pos_us, pos_tail_us = workload.position_cost_us(overhead_ns)
+    return Result(
+        agents,
+        queues,
+        waiting,
+        operations / total_s,
+        cuts[49] / 1e3,
+        cuts[98] / 1e3,
+        pos_us,
+        pos_tail_us,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,15 +181,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run")
     args = parser.parse_args(argv)
     operations = 5_000 if args.quick else 100_000
-    results = [measure(a, q, w, operations) for a, q, w in SIZES]
+    overhead_ns = clock_overhead_ns()
+    results = [measure(a, q, w, operations, overhead_ns) for a, q, w in SIZES]
     if args.json:
         print(json.dumps([vars(r) for r in results], indent=2))
         return 0
-    print(f"{'agents':>7} {'queues':>7} {'waiting':>8} {'ops/s':>10} {'p50 us':>8} {'p99 us':>8}")
+    print(f"CPU time, one core (thread_time_ns; {overhead_ns} ns clock cost subtracted)")
+    print(
+        f"{'agents':>7} {'queues':>7} {'waiting':>8} {'ops/s':>10} {'p50 us':>8} {'p99 us':>8}"
+        f" {'pos us':>8} {'tail us':>8}"
+    )
     for r in results:
         print(
             f"{r.agents:>7} {r.queues:>7} {r.waiting:>8} {r.ops_per_s:>10,.0f} "
-            f"{r.p50_us:>8.1f} {r.p99_us:>8.1f}"
+            f"{r.p50_us:>8.1f} {r.p99_us:>8.1f} {r.pos_us:>8.2f} {r.pos_tail_us:>8.2f}"
         )
     return 0
 

@@ -15,7 +15,7 @@ from app.routing.model import (
     InteractionState,
     QueueId,
 )
-from app.routing.state import CHANNELS, AgentRt, Ix, QueueRt, WaitEntry
+from app.routing.state import CHANNELS, AgentRt, Ix, QueueRt
 from app.routing.stats import (
     Counts,
     QueueNow,
@@ -155,17 +155,21 @@ class QueriesMixin:
     ) -> tuple[int, float | None] | None:
         """(1-based position, estimated wait in s) of a waiting interaction; (0, 0) if offered.
 
-        Position counts the interactions ahead in the same line (cost grows with that line,
-        not with the engine); the estimate is position x recent AHT / servers able to take it,
-        plus, for a held callback, the time until the queue opens (pass `now`). None when the
-        interaction is not waiting; the estimate is None when no agent could take it.
+        Position counts the interactions ahead in the same line: the main bucket of its tier
+        and channel, its target agent's personal line, or its queue's held callbacks. Each
+        line is an order-statistics list kept beside the heaps, so the count costs O(sqrt n)
+        and the server count is kept per pool. The estimate is position x recent AHT /
+        servers able to take it, plus, for a held callback, the time until the queue opens
+        (pass `now`). None when the interaction is not waiting; the estimate is None when no
+        agent could take it.
         """
         ix = self._open.get(interaction_id)
         if ix is None or ix.state not in (InteractionState.QUEUED, InteractionState.OFFERED):
             return None
         if ix.state is InteractionState.OFFERED:
             return (0, 0.0)
-        ahead = _ahead(ix)
+        line = ix.line
+        ahead = line.rank(ix.line_key) if line is not None else 0
         wait_s = self._estimated_wait_s(ix, ahead + 1)
         if wait_s is not None and ix.held_until is not None:
             wait_s += max(0.0, ix.held_until - (ix.queued_at if now is None else now))
@@ -174,13 +178,18 @@ class QueriesMixin:
     def _estimated_wait_s(self, ix: Ix, position: int) -> float | None:
         queue = ix.queue
         aht = self.collector.recent_aht_s(queue.id) or queue.config.expected_handle_s
-        if ix.target_agent is not None:
-            agents: set[AgentRt] = {ix.target_agent}
+        target = ix.target_agent
+        buckets = queue.buckets.get((ix.tier, ix.ch), ())
+        if target is not None:
+            servers = target.slots(ix.ch) if target.state is not AgentState.OFFLINE else 0
+        elif len(buckets) == 1:
+            # One requirement: its pool keeps the count of online slots.
+            servers = buckets[0].pool.online_slots
         else:
             agents = _eligible_agents(queue, ix.tier, ix.ch)
-        servers = sum(
-            agent.slots(ix.ch) for agent in agents if agent.state is not AgentState.OFFLINE
-        )
+            servers = sum(
+                agent.slots(ix.ch) for agent in agents if agent.state is not AgentState.OFFLINE
+            )
         if servers == 0:
             return None
         return position * aht / servers
@@ -235,27 +244,3 @@ def _oldest(queue: QueueRt) -> float | None:
             return queued_at
         heapq.heappop(heap)
     return None
-
-
-def _ahead(ix: Ix) -> int:
-    """How many live entries wait before `ix` in its main heap."""
-    if ix.held_until is not None:
-        return sum(
-            1 for other in ix.queue.members if other.held_until is not None and other.seq < ix.seq
-        )
-    heap: list[WaitEntry]
-    if ix.target_agent is not None:
-        heap = ix.target_agent.personal
-    else:
-        buckets = ix.queue.buckets.get((ix.tier, ix.ch))
-        if not buckets:
-            return 0
-        heap = buckets[0].heap
-    mine = (ix.rank, ix.queued_at, ix.seq)
-    return sum(
-        1
-        for entry in heap
-        if entry[3] == entry[4].ticket
-        and entry[4].state is InteractionState.QUEUED
-        and entry[:3] < mine
-    )

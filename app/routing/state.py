@@ -4,6 +4,10 @@ Waiting interactions sit in heaps ("buckets", one per queue x escalation tier x 
 requirement) with lazy deletion: an entry is live while its ticket equals the interaction's.
 Agents are indexed into "pools" (requirement x channel x strategy); each pool keeps a heap of
 agents with free capacity, also lazily deleted by a version number.
+
+Beside the heaps, every waiting interaction sits in exactly one `Line` (the main bucket of its
+tier and channel, its target agent's personal line, or its queue's held callbacks) so that its
+position costs O(sqrt n); `enline` and `unline` keep that in step with the heaps' live entries.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
+from app.routing.lines import Line, LineKey
 from app.routing.model import (
     AgentConfig,
     AgentId,
@@ -27,6 +32,13 @@ from app.routing.model import (
     meets,
 )
 from app.routing.policies import selection_key
+
+Q = InteractionState.QUEUED
+OFFERED = InteractionState.OFFERED
+AVAILABLE = AgentState.AVAILABLE
+OFFLINE = AgentState.OFFLINE
+_LEAST_OCCUPIED = SelectionStrategy.LEAST_OCCUPIED
+_MOST_SKILLED = SelectionStrategy.MOST_SKILLED
 
 CHANNELS: tuple[Channel, ...] = tuple(Channel)
 CHANNEL_INDEX: dict[Channel, int] = {channel: i for i, channel in enumerate(CHANNELS)}
@@ -66,6 +78,8 @@ class Ix:
     wrap_up_at: float | None = None
     declined: dict[AgentId, float] | None = None
     history: list[tuple[float, str, str]] = field(default_factory=list)
+    line: Line | None = None
+    line_key: LineKey = (0.0, 0.0, 0)
 
 
 @dataclass(slots=True, eq=False)
@@ -75,6 +89,7 @@ class Bucket:
     queue: QueueRt
     pool: Pool
     heap: list[WaitEntry] = field(default_factory=list)
+    line: Line = field(default_factory=Line)
 
     def head(self) -> WaitEntry | None:
         """The first live entry, dropping stale ones on the way."""
@@ -82,7 +97,7 @@ class Bucket:
         while heap:
             entry = heap[0]
             ix = entry[4]
-            if entry[3] == ix.ticket and ix.state is InteractionState.QUEUED:
+            if entry[3] == ix.ticket and ix.state is Q:
                 return entry
             heapq.heappop(heap)
         return None
@@ -99,14 +114,23 @@ class Pool:
     members: set[AgentRt] = field(default_factory=set)
     free: list[FreeEntry] = field(default_factory=list)
     buckets: list[Bucket] = field(default_factory=list)
+    # Servers for the estimated wait: the sum of `slots(ch)` over members not offline, kept
+    # by the engine so that `position()` does not walk the pool.
+    online_slots: int = 0
 
     def push_free(self, agent: AgentRt) -> None:
         """Index `agent` (which has room on this channel) at its current version."""
-        skill_total = sum(agent.config.skills.get(r.skill, 0) for r in self.required)
+        strategy = self.strategy
+        # Only the strategy that reads a number pays for it (occupancy scans every channel).
+        skill_total = (
+            sum(agent.config.skills.get(r.skill, 0) for r in self.required)
+            if strategy is _MOST_SKILLED
+            else 0
+        )
         key = selection_key(
-            self.strategy,
+            strategy,
             idle_since=agent.idle_since,
-            occupancy=agent.occupancy(),
+            occupancy=agent.occupancy() if strategy is _LEAST_OCCUPIED else 0.0,
             skill_total=skill_total,
             last_offer_seq=agent.last_offer_seq,
         )
@@ -146,6 +170,7 @@ class QueueRt:
     members: set[Ix] = field(default_factory=set)
     age_heap: list[tuple[float, int, Ix]] = field(default_factory=list)
     offered: int = 0
+    held: Line = field(default_factory=Line)
 
     @property
     def id(self) -> QueueId:
@@ -171,7 +196,12 @@ class AgentRt:
     last_offer_seq: int = 0
     pools: list[Pool] = field(default_factory=list)
     personal: list[WaitEntry] = field(default_factory=list)
+    personal_line: Line = field(default_factory=Line)
     clock_at: float | None = None
+    # What `_best_waiting` scans, flattened from `pools` (channel, bucket, queue aging), and
+    # the engine topology version it was built at; rebuilt when pools or buckets change.
+    plan: list[tuple[int, Bucket, float]] = field(default_factory=list)
+    plan_version: int = -1
 
     def __post_init__(self) -> None:
         self.configure(self.config)
@@ -189,7 +219,7 @@ class AgentRt:
 
     def has_room(self, ch: int) -> bool:
         """True when the agent is available and may take one more interaction on channel `ch`."""
-        if self.state is not AgentState.AVAILABLE or self.exclusive_held:
+        if self.state is not AVAILABLE or self.exclusive_held:
             return False
         if self.exclusive[ch]:
             return self.total == 0
@@ -236,11 +266,21 @@ def personal_head(agent: AgentRt) -> WaitEntry | None:
     while heap:
         entry = heap[0]
         ix = entry[4]
-        if (
-            entry[3] == ix.ticket
-            and ix.state is InteractionState.QUEUED
-            and ix.target_agent is agent
-        ):
+        if entry[3] == ix.ticket and ix.state is Q and ix.target_agent is agent:
             return entry
         heapq.heappop(heap)
     return None
+
+
+def enline(ix: Ix, line: Line, key: LineKey) -> None:
+    """Record that `ix` waits in `line` at `key` (it must not be in a line yet)."""
+    line.add(key)
+    ix.line, ix.line_key = line, key
+
+
+def unline(ix: Ix) -> None:
+    """Take `ix` out of its line, if it is in one (it stops waiting or moves)."""
+    line = ix.line
+    if line is not None:
+        line.remove(ix.line_key)
+        ix.line = None

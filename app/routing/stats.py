@@ -118,6 +118,19 @@ class AgentTime:
 
     def add(self, start: float, end: float, handling: bool) -> None:
         """Count `start..end` as available time (and handling time if `handling`)."""
+        bucket = interval_start(start)
+        if start < end <= bucket + INTERVAL_S:
+            # The common case, one interval: the same sums as the loop below, without it.
+            span = end - start
+            self.available_s += span
+            cell = self.by_interval.get(bucket)
+            if cell is None:
+                cell = self.by_interval[bucket] = [0.0, 0.0]
+            cell[0] += span
+            if handling:
+                self.handling_s += span
+                cell[1] += span
+            return
         while start < end:
             bucket = interval_start(start)
             stop = min(end, bucket + INTERVAL_S)
@@ -140,8 +153,15 @@ class StatsCollector:
         self.agent_intervals: dict[tuple[AgentId, float], Counts] = {}
         self.agent_time: dict[AgentId, AgentTime] = {}
         self.recent_handle_s: dict[QueueId, deque[float]] = {}
+        # Per queue: (interval start, total cell, interval cell) of the last interval counted,
+        # so that the common case (same interval as last time) is one dict lookup.
+        self._current: dict[QueueId, tuple[float, Counts, Counts]] = {}
 
     def _cells(self, queue_id: QueueId, at: float) -> tuple[Counts, Counts]:
+        start = (at // INTERVAL_S) * INTERVAL_S
+        current = self._current.get(queue_id)
+        if current is not None and current[0] == start:
+            return current[1], current[2]
         total = self.totals.get(queue_id)
         if total is None:
             total = self.totals[queue_id] = Counts()
@@ -149,20 +169,25 @@ class StatsCollector:
         cell = self.intervals.get(key)
         if cell is None:
             cell = self.intervals[key] = Counts()
+        self._current[queue_id] = (start, total, cell)
         return total, cell
 
     def arrived(self, queue_id: QueueId, at: float) -> None:
         """An interaction entered `queue_id`."""
-        for counts in self._cells(queue_id, at):
-            counts.arrived += 1
+        total, cell = self._cells(queue_id, at)
+        total.arrived += 1
+        cell.arrived += 1
 
     def answered(self, queue_id: QueueId, at: float, wait_s: float, threshold_s: float) -> None:
         """An interaction was answered after waiting `wait_s`."""
         within = wait_s <= threshold_s
-        for counts in self._cells(queue_id, at):
-            counts.answered += 1
-            counts.answered_wait_s += wait_s
-            counts.answered_within += within
+        total, cell = self._cells(queue_id, at)
+        total.answered += 1
+        total.answered_wait_s += wait_s
+        total.answered_within += within
+        cell.answered += 1
+        cell.answered_wait_s += wait_s
+        cell.answered_within += within
 
     def abandoned(self, queue_id: QueueId, at: float, wait_s: float, threshold_s: float) -> None:
         """The customer left after waiting `wait_s`."""
@@ -174,15 +199,17 @@ class StatsCollector:
 
     def completed(self, queue_id: QueueId, agent_id: AgentId, at: float, handle_s: float) -> None:
         """An interaction's handling (active + wrap-up) ended."""
-        for counts in self._cells(queue_id, at):
-            counts.completed += 1
-            counts.handle_s += handle_s
-        key = (agent_id, interval_start(at))
-        cell = self.agent_intervals.get(key)
-        if cell is None:
-            cell = self.agent_intervals[key] = Counts()
+        total, cell = self._cells(queue_id, at)
+        total.completed += 1
+        total.handle_s += handle_s
         cell.completed += 1
         cell.handle_s += handle_s
+        key = (agent_id, interval_start(at))
+        agent_cell = self.agent_intervals.get(key)
+        if agent_cell is None:
+            agent_cell = self.agent_intervals[key] = Counts()
+        agent_cell.completed += 1
+        agent_cell.handle_s += handle_s
         recent = self.recent_handle_s.get(queue_id)
         if recent is None:
             recent = self.recent_handle_s[queue_id] = deque(maxlen=RECENT_HANDLE_SAMPLES)

@@ -1,0 +1,307 @@
+"""Routing: where a waiting interaction goes, which agent gets an offer, and freed capacity.
+
+These are the hot paths (every arrival, answer and completion runs them), so they read
+fields directly and check the common case inline before calling the general helper.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+from app.routing import events as e
+from app.routing.core import OFFER_TIMER, RETRY_TIMER
+from app.routing.escalation import EscalationMixin
+from app.routing.model import (
+    MISSED_REASON,
+    AgentState,
+    Channel,
+    InteractionState,
+    Requirement,
+    SelectionStrategy,
+)
+from app.routing.policies import wait_rank
+from app.routing.state import (
+    AVAILABLE,
+    CHANNEL_INDEX,
+    CHANNELS,
+    OFFERED,
+    AgentRt,
+    Bucket,
+    Ix,
+    Pool,
+    Q,
+    QueueRt,
+    WaitEntry,
+    enline,
+    personal_head,
+    unline,
+)
+
+# Per-channel "has room" answers, computed at most once per scan; copied, never mutated.
+_NO_ROOM_YET: list[bool | None] = [None] * len(CHANNELS)
+
+
+class OffersMixin(EscalationMixin):
+    """Puts interactions in line or offers them, and fills agents' free capacity."""
+
+    # ---- lines and pools -----------------------------------------------------------------
+
+    def _buckets(self, ix: Ix) -> tuple[Bucket, ...]:
+        queue = ix.queue
+        key = (ix.tier, ix.ch)
+        buckets = queue.buckets.get(key)
+        if buckets is None:
+            alternatives = queue.tiers[ix.tier][0]
+            made = []
+            for required in alternatives:
+                pool = self._pool(required, ix.channel, queue.config.strategy)
+                bucket = Bucket(queue, pool)
+                pool.buckets.append(bucket)
+                made.append(bucket)
+            buckets = queue.buckets[key] = tuple(made)
+            self._topology += 1
+        return buckets
+
+    def _drop_buckets(self, queue: QueueRt) -> None:
+        for buckets in queue.buckets.values():
+            for bucket in buckets:
+                bucket.pool.buckets.remove(bucket)
+        queue.buckets = {}
+        self._topology += 1
+
+    def _pool(self, required: Requirement, channel: Channel, strategy: SelectionStrategy) -> Pool:
+        key = (required, channel, strategy)
+        pool = self._pools.get(key)
+        if pool is not None:
+            return pool
+        ch = CHANNEL_INDEX[channel]
+        pool = self._pools[key] = Pool(required, channel, ch, strategy)
+        for agent in self._candidates(required):
+            if agent.eligible(required, ch):
+                pool.members.add(agent)
+                agent.pools.append(pool)
+                if agent.state is not AgentState.OFFLINE:
+                    pool.online_slots += agent.slots(ch)
+                if agent.has_room(ch):
+                    pool.push_free(agent)
+        self._topology += 1
+        return pool
+
+    def _candidates(self, required: Requirement) -> list[AgentRt]:
+        if not required:
+            return list(self._agents.values())
+        sets = [self._by_skill.get(r.skill, set()) for r in required]
+        smallest = min(sets, key=lambda agents: len(agents))
+        return sorted(smallest, key=lambda agent: agent.id)
+
+    def _rank(self, ix: Ix) -> float:
+        queue = ix.queue
+        config = queue.config
+        priority = ix.priority + config.priority + queue.tiers[ix.tier][1]
+        return wait_rank(priority, config.aging_per_s, ix.queued_at)
+
+    # ---- routing -------------------------------------------------------------------------
+
+    def _enqueue(self, ix: Ix, now: float, out: list[e.Event]) -> None:
+        """Offer `ix` to the best free eligible agent, or put it in its heaps to wait."""
+        if ix.held_until is not None:
+            return
+        if ix.line is not None:
+            unline(ix)
+        ix.ticket += 1
+        ix.rank = rank = self._rank(ix)
+        target = ix.target_agent
+        if target is not None:
+            if target.has_room(ix.ch) and not _declined(ix, target, now):
+                self._offer(ix, target, now, out)
+                self._index_free(target)
+                return
+            heapq.heappush(target.personal, (rank, ix.queued_at, ix.seq, ix.ticket, ix))
+            enline(ix, target.personal_line, (rank, ix.queued_at, ix.seq))
+            return
+        buckets = ix.queue.buckets.get((ix.tier, ix.ch))
+        if buckets is None:
+            buckets = self._buckets(ix)
+        declined = ix.declined
+        for bucket in buckets:
+            pool = bucket.pool
+            if not pool.free:
+                continue
+            agent = pool.best_free(declined, now)
+            if agent is not None:
+                self._offer(ix, agent, now, out)
+                self._index_free(agent)
+                return
+        entry = (rank, ix.queued_at, ix.seq, ix.ticket, ix)
+        for bucket in buckets:
+            heapq.heappush(bucket.heap, entry)
+        # Position is counted in the main requirement's bucket, the first of the tier.
+        enline(ix, buckets[0].line, (rank, ix.queued_at, ix.seq))
+
+    def _settle(self, agent: AgentRt, now: float, out: list[e.Event]) -> None:
+        """Fill the agent's free capacity from what waits for it, then index what is left."""
+        while agent.state is AVAILABLE and not agent.exclusive_held:
+            ix = self._best_waiting(agent, now)
+            if ix is None:
+                break
+            self._offer(ix, agent, now, out)
+        self._index_free(agent)
+
+    def _plan(self, agent: AgentRt) -> list[tuple[int, Bucket, float]]:
+        """The buckets `agent` can serve, in pool order; cached until the topology changes."""
+        if agent.plan_version != self._topology:
+            agent.plan = [
+                (pool.ch, bucket, bucket.queue.config.aging_per_s)
+                for pool in agent.pools
+                for bucket in pool.buckets
+            ]
+            agent.plan_version = self._topology
+        return agent.plan
+
+    def _best_waiting(self, agent: AgentRt, now: float) -> Ix | None:
+        """The waiting interaction this agent should take next: scans bucket heads only.
+
+        Order: highest effective priority now (rank - aging x now), then queued_at, then seq;
+        the key is compared field by field rather than built as a tuple per bucket.
+        """
+        best: WaitEntry | None = None
+        b0 = b1 = 0.0
+        b2 = 0
+        entry = personal_head(agent) if agent.personal else None
+        if entry is not None and agent.has_room(entry[4].ch):
+            aging = entry[4].queue.config.aging_per_s
+            best, b0, b1, b2 = entry, entry[0] - aging * now, entry[1], entry[2]
+        room = _NO_ROOM_YET.copy()
+        for ch, bucket, aging in self._plan(agent):
+            heap = bucket.heap
+            if not heap:
+                continue
+            has_room = room[ch]
+            if has_room is None:
+                has_room = room[ch] = agent.has_room(ch)
+            if not has_room:
+                continue
+            entry = heap[0]
+            ix = entry[4]
+            if entry[3] != ix.ticket or ix.state is not Q:
+                entry = bucket.head()
+                if entry is None:
+                    continue
+                ix = entry[4]
+            if ix.declined and _declined(ix, agent, now):
+                entry = _head_for(bucket, agent, now)
+                if entry is None:
+                    continue
+            k0 = entry[0] - aging * now
+            if (
+                best is None
+                or k0 < b0
+                or (k0 == b0 and (entry[1] < b1 or (entry[1] == b1 and entry[2] < b2)))
+            ):
+                best, b0, b1, b2 = entry, k0, entry[1], entry[2]
+        return best[4] if best is not None else None
+
+    def _index_free(self, agent: AgentRt) -> None:
+        agent.version += 1
+        if agent.state is not AVAILABLE or agent.exclusive_held:
+            return
+        room = _NO_ROOM_YET.copy()
+        for pool in agent.pools:
+            ch = pool.ch
+            has_room = room[ch]
+            if has_room is None:
+                has_room = room[ch] = agent.has_room(ch)
+            if has_room:
+                pool.push_free(agent)
+
+    # ---- offers --------------------------------------------------------------------------
+
+    def _offer(self, ix: Ix, agent: AgentRt, now: float, out: list[e.Event]) -> None:
+        self._clock(agent, now)
+        if ix.line is not None:
+            unline(ix)
+        queue = ix.queue
+        ix.state = OFFERED
+        ix.agent = agent
+        queue.offered += 1
+        timeout_s = queue.config.offer_timeout_s
+        expires_at = now + timeout_s if timeout_s > 0 else math.inf
+        ix.offer_expires_at = expires_at
+        agent.take(ix)
+        self._offer_seq += 1
+        agent.last_offer_seq = self._offer_seq
+        agent.idle_since = now
+        if timeout_s > 0:
+            self._add_timer(expires_at, OFFER_TIMER, ix, ix.ticket)
+        out.append(e.InteractionOffered(now, ix.id, queue.config.id, agent.config.id, expires_at))
+
+    def _return_offer(
+        self,
+        ix: Ix,
+        now: float,
+        out: list[e.Event],
+        kind: type[e.OfferRejected] | type[e.OfferTimedOut] | type[e.OfferRevoked],
+    ) -> AgentRt:
+        """Take an open offer back; the interaction returns to its original place."""
+        agent = ix.agent
+        assert agent is not None
+        self._clock(agent, now)
+        agent.release(ix)
+        ix.queue.offered -= 1
+        ix.state = Q
+        ix.agent = None
+        ix.offer_expires_at = None
+        if kind is not e.OfferRevoked:
+            if ix.declined is None:
+                ix.declined = {}
+            retry_at = now + ix.queue.config.reoffer_after_s
+            ix.declined[agent.id] = retry_at
+            self._add_timer(retry_at, RETRY_TIMER, ix, 0)
+        out.append(kind(now, ix.id, ix.queue.id, agent.id))
+        self._escalate_due(ix, now, out)
+        self._enqueue(ix, now, out)
+        return agent
+
+    def _time_out_offer(self, ix: Ix, now: float, out: list[e.Event]) -> None:
+        agent = ix.agent
+        assert agent is not None
+        if ix.queue.config.missed_policy:
+            self._change_state(agent, AgentState.BUSY, MISSED_REASON, now, out)
+        self._return_offer(ix, now, out, e.OfferTimedOut)
+        self._settle(agent, now, out)
+
+    def _finish(self, ix: Ix, now: float, out: list[e.Event]) -> None:
+        """End wrap-up: the interaction completes and its agent takes what waits next."""
+        agent = ix.agent
+        assert agent is not None and ix.answered_at is not None
+        self._clock(agent, now)
+        agent.release(ix)
+        agent.idle_since = now
+        handle_s = now - ix.answered_at
+        ix.state = InteractionState.COMPLETED
+        del self._open[ix.id]
+        queue_id = ix.queue.config.id
+        agent_id = agent.config.id
+        self.collector.completed(queue_id, agent_id, now, handle_s)
+        out.append(e.InteractionCompleted(now, ix.id, queue_id, agent_id, handle_s))
+        self._settle(agent, now, out)
+
+
+def _declined(ix: Ix, agent: AgentRt, now: float) -> bool:
+    """True while `agent` is skipped for `ix` after rejecting or missing it."""
+    return ix.declined is not None and ix.declined.get(agent.id, -math.inf) > now
+
+
+def _head_for(bucket: Bucket, agent: AgentRt, now: float) -> WaitEntry | None:
+    """The bucket's first live entry this agent has not recently declined."""
+    entry = bucket.head()
+    if entry is None or not entry[4].declined or not _declined(entry[4], agent, now):
+        return entry
+    skipped = []
+    while entry is not None and _declined(entry[4], agent, now):
+        skipped.append(heapq.heappop(bucket.heap))
+        entry = bucket.head()
+    for item in skipped:
+        heapq.heappush(bucket.heap, item)
+    return entry
