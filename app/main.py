@@ -50,6 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
             secret_key=secret_key,
             engine=engine,
             sessions=sessions,
+            read_sessions=create_session_factory(
+                engine.execution_options(isolation_level="AUTOCOMMIT")
+            ),
             bus=bus,
             routing=RoutingService(worker),
             webhooks=webhooks,

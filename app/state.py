@@ -24,6 +24,8 @@ class Resources:
     secret_key: str
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Autocommit, for single-statement reads on hot paths: no BEGIN/ROLLBACK round trips.
+    read_sessions: async_sessionmaker[AsyncSession]
     bus: Bus
     routing: RoutingService
     webhooks: WebhookDispatcher

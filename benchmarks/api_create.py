@@ -3,9 +3,11 @@
 For each backend (embedded SQLite, and PostgreSQL when reachable) it starts the real service
 and a bare FastAPI endpoint that writes one row with the same driver, each as a uvicorn
 subprocess on 127.0.0.1, sends the same closed-loop load to both (N requests, C at a time),
-and prints creates per second, p50/p99 latency and the ratio to the bare figure.
+and prints creates per second, p50/p99 latency and the ratio to the bare figure. Both servers
+run side by side and the loads alternate for several rounds; rates are medians.
 
-    .venv/bin/python benchmarks/api_create.py [--requests 3000] [--concurrency 32] [--json]
+    .venv/bin/python benchmarks/api_create.py [--requests 3000] [--concurrency 32] [--rounds 3]
+                                               [--json]
                                                [--postgres-url postgresql://postgres@127.0.0.1/postgres]
 """
 
@@ -81,6 +83,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--warmup", type=int, default=200, help="requests before measuring")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per server; medians reported"
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get(
             "SWITCHBOARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -93,14 +98,29 @@ def _parse() -> argparse.Namespace:
 
 def run_backend(backend: str, server_url: str | None, options: argparse.Namespace) -> Result:
     """Measure the service and the bare endpoint on one backend."""
-    with _database(backend, server_url) as service_url, _database(backend, server_url) as bare_url:
+    bare_command = ["-m", "uvicorn", "benchmarks.bare_app:create_app", "--factory"]
+    rates: list[float] = []
+    bare_rates: list[float] = []
+    latencies: list[float] = []
+    with (
+        _database(backend, server_url) as service_url,
+        _database(backend, server_url) as bare_url,
+    ):
         api_key = asyncio.run(_prepare_service_database(service_url))
-        with _serve(["-m", "app.cli", "serve"], {"DATABASE_URL": service_url}) as base:
-            headers = {"X-API-Key": api_key}
-            rate, latencies = asyncio.run(_load(f"{base}/api/v1/interactions", headers, options))
-        bare_command = ["-m", "uvicorn", "benchmarks.bare_app:create_app", "--factory"]
-        with _serve(bare_command, {"BARE_DATABASE_URL": bare_url}) as base:
-            bare_rate, _ = asyncio.run(_load(f"{base}/bare", {}, options))
+        headers = {"X-API-Key": api_key}
+        with (
+            _serve(["-m", "app.cli", "serve"], {"DATABASE_URL": service_url}) as base,
+            _serve(bare_command, {"BARE_DATABASE_URL": bare_url}) as bare_base,
+        ):
+            # Alternate the two, so that a noisy moment of the machine hits both alike.
+            for _ in range(options.rounds):
+                rate, round_latencies = asyncio.run(
+                    _load(f"{base}/api/v1/interactions", headers, options)
+                )
+                rates.append(rate)
+                latencies.extend(round_latencies)
+                bare_rates.append(asyncio.run(_load(f"{bare_base}/bare", {}, options))[0])
+    rate, bare_rate = statistics.median(rates), statistics.median(bare_rates)
     return Result(
         backend=backend,
         creates_per_s=round(rate, 1),
@@ -282,7 +302,8 @@ def _percentile(values: list[float], percent: int) -> float:
 def _print_table(results: list[Result], options: argparse.Namespace) -> None:
     print(
         f"POST /api/v1/interactions, {options.requests} requests, "
-        f"{options.concurrency} in flight, one process, loopback"
+        f"{options.concurrency} in flight, one process, loopback; "
+        f"median of {options.rounds} alternating rounds"
     )
     header = (
         f"{'backend':<11} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'bare/s':>9} {'ratio':>6}"
