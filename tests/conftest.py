@@ -6,6 +6,7 @@ SWITCHBOARD_TEST_REDIS_URL are set (`.ci/run` sets them); with CI set, missing o
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -127,13 +128,54 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return template
 
 
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per run; tests get copies of it."""
+    from app.db.migrate import upgrade
+
+    server_url = require_postgres()
+    name = f"switchboard_template_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}"'))
+    upgrade(_database_on(server_url, name))
+    yield name
+    asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
-def migrated_settings(settings: Settings, migrated_template: Path) -> Settings:
-    """`settings` on a database already migrated to head (a copy of the template)."""
+async def postgres_migrated_url(postgres_template: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database at head for one test: a copy of the template, dropped after."""
+    server_url = require_postgres()
+    name = f"switchboard_test_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    yield _database_on(server_url, name)
+    await _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def migrated_settings(
+    request: pytest.FixtureRequest, settings: Settings, migrated_template: Path
+) -> Settings:
+    """Settings on a database already at head, on each backend in turn (copies of templates)."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_migrated_url")
+        return load_settings(data_dir=settings.data_dir, database_url=url)
     database = make_url(settings.effective_database_url).database
     assert database is not None
     shutil.copyfile(migrated_template, database)
     return settings
+
+
+async def _admin_execute(server_url: str, statement: str) -> None:
+    admin = await _admin_connection(server_url)
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+def _database_on(server_url: str, name: str) -> str:
+    url = make_url(server_url).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture

@@ -19,13 +19,16 @@ async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_reports_database_and_bus_ready(client: httpx.AsyncClient) -> None:
+async def test_readyz_reports_database_and_bus_ready(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
     assert body["checks"] == {"database": "ok", "bus": "ok", "routing": "ok"}
-    assert (body["database_backend"], body["bus_backend"]) == ("sqlite", "in-process")
+    backend = app.state.resources.settings.database_backend
+    assert (body["database_backend"], body["bus_backend"]) == (backend, "in-process")
 
 
 @pytest.fixture
