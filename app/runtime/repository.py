@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.models import AgentSkill, Staff, StaffRole
+from app.agents import repository as agents_repository
+from app.agents.models import Staff, StaffRole
 from app.interactions.models import Interaction
-from app.queues.models import Queue, QueueSkill
+from app.queues import repository as queues_repository
+from app.queues.models import Queue
+from app.queues.repository import SkillLevels
 from app.routing.model import InteractionState
 from app.runtime.models import AgentPresence
-from app.skills.models import Skill
 
 OPEN_STATES = (
     InteractionState.QUEUED,
@@ -25,38 +26,28 @@ OPEN_STATES = (
 
 async def load_queues(
     session: AsyncSession, queue_id: uuid.UUID | None = None
-) -> list[tuple[Queue, list[tuple[str, int]]]]:
+) -> list[tuple[Queue, SkillLevels]]:
     """Active queues (or the one asked for, active or not) with their (skill, min level)."""
-    statement = select(Queue)
-    statement = statement.where(Queue.id == queue_id) if queue_id else statement.where(Queue.active)
-    queues = list(await session.scalars(statement))
-    skills: defaultdict[uuid.UUID, list[tuple[str, int]]] = defaultdict(list)
-    rows = await session.execute(
-        select(QueueSkill.queue_id, Skill.name, QueueSkill.min_level)
-        .join(Skill, Skill.id == QueueSkill.skill_id)
-        .where(QueueSkill.queue_id.in_([queue.id for queue in queues]))
-    )
-    for owner, name, level in rows:
-        skills[owner].append((name, level))
-    return [(queue, skills[queue.id]) for queue in queues]
+    if queue_id is None:
+        return await queues_repository.load_active_queues(session)
+    queue = await queues_repository.get_queue(session, queue_id)
+    if queue is None:
+        return []
+    skills = await queues_repository.skills_of_queues(session, [queue_id])
+    return [(queue, skills.get(queue_id, []))]
 
 
 async def load_agents(
     session: AsyncSession, staff_id: uuid.UUID | None = None
-) -> list[tuple[Staff, list[tuple[str, int]]]]:
+) -> list[tuple[Staff, SkillLevels]]:
     """Agents (active ones, or the one asked for) with their (skill, proficiency)."""
-    statement = select(Staff).where(Staff.role == StaffRole.AGENT)
-    statement = statement.where(Staff.id == staff_id) if staff_id else statement.where(Staff.active)
-    agents = list(await session.scalars(statement))
-    skills: defaultdict[uuid.UUID, list[tuple[str, int]]] = defaultdict(list)
-    rows = await session.execute(
-        select(AgentSkill.staff_id, Skill.name, AgentSkill.proficiency)
-        .join(Skill, Skill.id == AgentSkill.skill_id)
-        .where(AgentSkill.staff_id.in_([agent.id for agent in agents]))
-    )
-    for owner, name, level in rows:
-        skills[owner].append((name, level))
-    return [(agent, skills[agent.id]) for agent in agents]
+    if staff_id is None:
+        return await agents_repository.load_active_agents(session)
+    staff = await agents_repository.get_staff(session, staff_id)
+    if staff is None or staff.role is not StaffRole.AGENT:
+        return []
+    skills = await agents_repository.skills_of_agents(session, [staff_id])
+    return [(staff, skills.get(staff_id, []))]
 
 
 async def load_presence(session: AsyncSession) -> dict[uuid.UUID, AgentPresence]:
