@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from app import clock
 from app.api.pagination import Page, PageParamsDep, next_cursor
+from app.api.problems import problems
 from app.auth.dependencies import require_roles
 from app.auth.principals import Principal, Role
 from app.db.dependencies import SessionDep
@@ -58,11 +59,8 @@ IdempotencyKeyHeader = Annotated[
         description="Retry-safe creation: the same key and body always get the same answer",
     ),
 ]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or bad credentials"},
-    403: {"description": "Not allowed for this role"},
-    404: {"description": "No such interaction"},
-}
+# Every route here may answer these; each adds its own 409 wording where it has one.
+_ERRORS = (401, 403, 404, 503)
 
 
 @router.post(
@@ -70,12 +68,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status_code=201,
     response_model=InteractionCreated,
     summary="Create an interaction",
-    responses={
-        **_ERRORS,
-        409: {"description": "Queue full or closed, or Idempotency-Key reused with another body"},
-        422: {"description": "Invalid body, unknown queue or skill"},
-        503: {"description": "The routing service cannot store right now; retry"},
-    },
+    responses=problems(
+        401,
+        403,
+        413,
+        described={
+            409: "Queue full or closed, or Idempotency-Key reused with another body",
+            422: "Invalid body, unknown queue or skill",
+            503: "The routing service cannot store right now; retry after Retry-After",
+        },
+    ),
 )
 async def create_interaction(
     body: InteractionCreate,
@@ -107,12 +109,7 @@ async def create_interaction(
     "",
     response_model=Page[InteractionRead],
     summary="List interactions",
-    responses={
-        400: {"description": "Bad cursor"},
-        401: _ERRORS[401],
-        403: _ERRORS[403],
-        422: {"description": "Bad filter value"},
-    },
+    responses=problems(400, 401, 403, described={422: "A filter value is not valid"}),
 )
 async def list_interactions(
     session: SessionDep,
@@ -150,7 +147,7 @@ async def list_interactions(
     "/{interaction_id}",
     response_model=InteractionDetail,
     summary="Read an interaction and its history",
-    responses=_ERRORS,
+    responses=problems(*_ERRORS),
 )
 async def get_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: Reader
@@ -173,7 +170,7 @@ async def get_interaction(
     "/{interaction_id}/cancel",
     response_model=InteractionRead,
     summary="Cancel an open interaction",
-    responses={**_ERRORS, 409: {"description": "Already ended"}},
+    responses=problems(*_ERRORS, described={409: "Already ended"}),
 )
 async def cancel_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: Manager
@@ -188,7 +185,7 @@ async def cancel_interaction(
     "/{interaction_id}/transfer",
     response_model=InteractionRead,
     summary="Transfer to a queue or a named agent",
-    responses={**_ERRORS, 409: {"description": "Not open, or the target cannot take it"}},
+    responses=problems(*_ERRORS, described={409: "Not open, or the target cannot take it"}),
 )
 async def transfer_interaction(
     interaction_id: uuid.UUID,
@@ -217,7 +214,7 @@ async def transfer_interaction(
     "/{interaction_id}/accept",
     response_model=InteractionRead,
     summary="Accept an offer (agent)",
-    responses={**_ERRORS, 409: {"description": "Not offered to you, or the offer expired"}},
+    responses=problems(*_ERRORS, described={409: "Not offered to you, or the offer expired"}),
 )
 async def accept_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
@@ -235,7 +232,7 @@ async def accept_interaction(
     "/{interaction_id}/reject",
     response_model=InteractionRead,
     summary="Reject an offer (agent)",
-    responses={**_ERRORS, 409: {"description": "Not offered to you"}},
+    responses=problems(*_ERRORS, described={409: "Not offered to you"}),
 )
 async def reject_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
@@ -253,7 +250,7 @@ async def reject_interaction(
     "/{interaction_id}/complete",
     response_model=InteractionRead,
     summary="End handling and start wrap-up (agent)",
-    responses={**_ERRORS, 409: {"description": "Not active"}},
+    responses=problems(*_ERRORS, described={409: "Not active"}),
 )
 async def complete_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
@@ -272,7 +269,7 @@ async def complete_interaction(
     "/{interaction_id}/finish-wrap-up",
     response_model=InteractionRead,
     summary="Finish wrap-up (agent)",
-    responses={**_ERRORS, 409: {"description": "Not in wrap-up"}},
+    responses=problems(*_ERRORS, described={409: "Not in wrap-up"}),
 )
 async def finish_wrap_up(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
@@ -291,7 +288,7 @@ async def finish_wrap_up(
     "/{interaction_id}/abandon",
     response_model=InteractionRead,
     summary="The customer left before being answered",
-    responses={**_ERRORS, 409: {"description": "Already answered or ended"}},
+    responses=problems(*_ERRORS, described={409: "Already answered or ended"}),
 )
 async def abandon_interaction(
     interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: Leaver

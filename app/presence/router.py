@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from app.api.problems import problems
 from app.auth.dependencies import require_roles
 from app.auth.errors import PermissionDeniedError
 from app.auth.principals import Principal, Role
@@ -19,11 +20,7 @@ from app.state import RoutingDep
 
 router = APIRouter(prefix="/agents", tags=["presence"])
 Staff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or bad credentials"},
-    403: {"description": "Agents may only see and set their own presence"},
-    404: {"description": "No such active agent"},
-}
+_ERRORS = problems(401, 404, 503, described={403: "Agents may only see and set their own presence"})
 
 
 @router.get(
@@ -39,7 +36,7 @@ async def get_presence(agent_id: uuid.UUID, routing: RoutingDep, principal: Staf
     "/{agent_id}/presence",
     response_model=PresenceRead,
     summary="Set presence",
-    responses={**_ERRORS, 422: {"description": "A busy state without a reason, or the reverse"}},
+    responses={**_ERRORS, **problems(422)},
 )
 async def set_presence(
     agent_id: uuid.UUID, body: PresenceUpdate, routing: RoutingDep, principal: Staff

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from app import clock
+from app.api.problems import problems
 from app.auth.dependencies import require_roles
 from app.auth.principals import Principal, Role
 from app.routing.stats import QueueKpis
@@ -15,10 +16,7 @@ from app.stats.schemas import AgentStats, AgentStatsList, Kpis, QueueStats, Queu
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 Watcher = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATOR))]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or bad credentials"},
-    403: {"description": "Only admins, supervisors and integrators"},
-}
+_ERRORS = problems(401, described={403: "Only admins, supervisors and integrators"})
 
 
 @router.get("/queues", response_model=QueueStatsList, summary="Queues now", responses=_ERRORS)
