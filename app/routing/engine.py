@@ -45,10 +45,18 @@ _WRAP_UP = InteractionState.WRAP_UP
 Handler = Callable[[Any, float, list[e.Event]], None]
 
 
+IMPLICIT_QUEUE_PREFIX = "skills:"
+
+
 def implicit_queue_id(skills: Requirement) -> QueueId:
     """The id of the implicit queue the engine makes for a bare skill set."""
     parts = sorted(f"{r.skill}:{r.min_level}" for r in skills)
-    return QueueId("skills:" + "+".join(parts))
+    return QueueId(IMPLICIT_QUEUE_PREFIX + "+".join(parts))
+
+
+def is_implicit_queue(queue_id: QueueId) -> bool:
+    """True for a queue the engine made for a skill set rather than one configured by staff."""
+    return queue_id.startswith(IMPLICIT_QUEUE_PREFIX)
 
 
 class Engine(TimersMixin, RecoveryMixin, QueriesMixin):

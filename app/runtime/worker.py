@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import clock
 from app.routing import commands as c
 from app.routing import events as e
-from app.routing.engine import Engine
+from app.routing.engine import Engine, is_implicit_queue
 from app.routing.errors import RoutingError
 from app.routing.model import QueueId
 from app.runtime.persistence import BatchItem, NewInteraction, StoredEvent, persist_batch
@@ -258,7 +258,8 @@ class RoutingWorker:
         return events, None
 
     def _track_queue_names(self, command: c.Command) -> None:
-        if isinstance(command, c.UpsertQueue):
+        # Only configured queues can be named by callers; skill queues are the engine's own.
+        if isinstance(command, c.UpsertQueue) and not is_implicit_queue(command.config.id):
             old = self.queue_names_by_id.get(command.config.id)
             if old is not None:
                 self.queue_ids_by_name.pop(old, None)

@@ -203,3 +203,21 @@ async def test_an_agent_given_another_role_leaves_routing(
     await resources_of(app).routing.reload_agent(uuid.UUID(agent.id))
     view = resources_of(app).routing.engine.agent(agent.id)  # type: ignore[arg-type]
     assert view is not None and view.state.value == "offline"
+
+
+async def test_an_implicit_skill_queue_cannot_be_named_as_a_queue_after_a_restart(
+    migrated_settings: Settings,
+) -> None:
+    async with running(migrated_settings) as (app, client):
+        await add_queue(app, "UI", {"ui": 1})
+        body = {"channel": "chat", "required_skills": [{"skill": "ui", "min_level": 1}]}
+        created = await client.post("/api/v1/interactions", json=body, headers=_admin(app).headers)
+        assert created.status_code == 201
+    async with running(migrated_settings) as (app, client):
+        response = await client.post(
+            "/api/v1/interactions",
+            json={"channel": "chat", "queue": "skills:ui:1"},
+            headers=_admin(app).headers,
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "body.queue"
