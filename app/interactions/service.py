@@ -35,6 +35,7 @@ from app.routing.model import (
 )
 from app.runtime.persistence import IdempotencyRecord, NewInteraction
 from app.runtime.service import RoutingService
+from app.runtime.wire import as_uuid
 from app.runtime.worker import ResponseBuilder
 
 
@@ -147,7 +148,7 @@ def _build_created(new: NewInteraction) -> ResponseBuilder:
             state=view.state if view else _final_state(events),
             channel=new.channel,
             queue_id=new.queue_id,
-            agent_id=_uuid(view.agent_id) if view else None,
+            agent_id=as_uuid(view.agent_id) if view else None,
             position=position,
             estimated_wait_s=None if wait_s is None else round(wait_s, 1),
             created_at=to_datetime(at),
@@ -160,13 +161,6 @@ def _final_state(events: list[e.Event]) -> InteractionState:
     if any(isinstance(event, e.InteractionRefused) for event in events):
         return InteractionState.CANCELLED
     return InteractionState.COMPLETED
-
-
-def _uuid(text: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text) if text else None
-    except ValueError:
-        return None
 
 
 def with_live_position(row: Interaction, engine: Engine, now: float) -> InteractionRead:

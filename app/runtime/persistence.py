@@ -23,7 +23,14 @@ from app.routing import events as e
 from app.routing.engine import Engine
 from app.routing.model import Channel, InteractionId, InteractionState
 from app.runtime.models import AgentPresence
-from app.runtime.wire import INTERACTION_CREATED, event_data, event_type, interaction_id_of
+from app.runtime.wire import (
+    INTERACTION_CREATED,
+    agent_id_of,
+    as_uuid,
+    event_data,
+    event_type,
+    interaction_id_of,
+)
 
 _FINAL_STATES: dict[type[e.Event], InteractionState] = {
     e.InteractionCompleted: InteractionState.COMPLETED,
@@ -199,13 +206,13 @@ def _changes(
         return changes
     changes.update(
         state=view.state,
-        queue_id=_uuid_or_none(view.queue_id),
-        agent_id=_uuid_or_none(view.agent_id),
+        queue_id=as_uuid(view.queue_id),
+        agent_id=as_uuid(view.agent_id),
         priority=view.priority,
         queue_seq=view.seq,
         escalation_tier=view.tier,
         entered_queue_at=to_datetime(view.entered_queue_at),
-        target_agent_id=_uuid_or_none(view.target_agent_id),
+        target_agent_id=as_uuid(view.target_agent_id),
     )
     return changes
 
@@ -289,16 +296,6 @@ _UPDATE_OPEN = _update_statement(routing=True)
 _UPDATE_ENDED = _update_statement(routing=False)
 
 
-def _uuid_or_none(text: str | None) -> uuid.UUID | None:
-    if text is None:
-        return None
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        # Implicit skill queues have engine-made ids; the row keeps its required skills.
-        return None
-
-
 def _stored(event: e.Event) -> StoredEvent:
     return StoredEvent(
         id=uuid.uuid4(),
@@ -306,7 +303,7 @@ def _stored(event: e.Event) -> StoredEvent:
         occurred_at=to_datetime(event.at),
         data=event_data(event),
         interaction_id=interaction_id_of(event),
-        agent_id=getattr(event, "agent_id", None),
+        agent_id=agent_id_of(event),
     )
 
 
@@ -314,7 +311,7 @@ async def _record_presence(session: AsyncSession, events: Iterable[e.Event]) -> 
     for event in events:
         if not isinstance(event, e.AgentStateChanged):
             continue
-        staff_id = _uuid_or_none(event.agent_id)
+        staff_id = as_uuid(event.agent_id)
         if staff_id is None:
             continue
         presence = await session.get(AgentPresence, staff_id)

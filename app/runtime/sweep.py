@@ -20,6 +20,7 @@ from app.routing import commands as c
 from app.routing.engine import Engine
 from app.routing.model import AgentState, InteractionId
 from app.runtime import recovery, repository
+from app.runtime.wire import as_uuid
 
 logger = logging.getLogger(__name__)
 # A timer this long overdue (an offer time-out, an escalation) was lost.
@@ -29,7 +30,9 @@ LATE_TIMER_GRACE_S = 5.0
 async def reconcile(session: AsyncSession, engine: Engine, now: float) -> list[c.Command]:
     """The commands that bring the engine back in line with the database."""
     open_in_database = set(await repository.open_interaction_ids(session))
-    open_in_engine = {uuid.UUID(text) for text in engine.interaction_ids() if _is_uuid(text)}
+    open_in_engine = {
+        parsed for text in engine.interaction_ids() if (parsed := as_uuid(text)) is not None
+    }
     repairs: list[c.Command] = []
     repairs.extend(await _restore_missing(session, open_in_database - open_in_engine))
     repairs.extend(await _withdraw_ended(session, open_in_engine - open_in_database))
@@ -91,11 +94,3 @@ async def _agents_out_of_step(session: AsyncSession, engine: Engine) -> list[c.C
             logger.warning("sweep: active agent %s is unknown to the engine; adding it", staff_id)
             repairs.extend(await recovery.agent_commands(session, uuid.UUID(staff_id)))
     return repairs
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import uuid
 from typing import Any
 
 from app.clock import to_datetime
@@ -54,6 +55,17 @@ def event_data(event: e.Event) -> dict[str, Any]:
         else:
             data[field.name] = value
     return data
+
+
+def as_uuid(engine_id: str | None) -> uuid.UUID | None:
+    """The database id behind an engine id; None for none, or for an engine-made id such as
+    an implicit skill queue's (its row keeps the required skills instead)."""
+    if engine_id is None:
+        return None
+    try:
+        return uuid.UUID(engine_id)
+    except ValueError:
+        return None
 
 
 def interaction_id_of(event: e.Event) -> str | None:
