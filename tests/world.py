@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app import clock
 from app.agents.models import AgentSkill, StaffRole
@@ -28,8 +29,6 @@ def resources_of(app: FastAPI) -> Resources:
 
 async def skill_ids(app: FastAPI, names: list[str]) -> dict[str, uuid.UUID]:
     """Ids of the named skills, creating those that do not exist."""
-    from sqlalchemy import select
-
     async with resources_of(app).sessions() as session, session.begin():
         existing = {s.name: s for s in await session.scalars(select(Skill))}
         for name in names:
