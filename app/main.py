@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.api import health
 from app.api.router import api_router
 from app.db.session import create_engine, create_session_factory
 from app.errors import install_error_handlers
+from app.interactions.service import build_created
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.realtime.bus import create_bus
 from app.runtime import recovery
+from app.runtime.host import WriterHost
+from app.runtime.node import ClusterNode, EmbeddedNode, RoutingNode
+from app.runtime.reads import READS
 from app.runtime.service import RoutingService, bus_publisher, write_outbox
 from app.runtime.worker import RoutingWorker
 from app.settings import Settings, resolve_secret_key
@@ -35,16 +40,21 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(
             settings.effective_database_url, pool_size=settings.database_pool_size
         )
-        bus = create_bus(settings.redis_url)
+        bus = create_bus(settings.redis_url, prefix=settings.redis_prefix)
         sessions = create_session_factory(engine)
         webhooks = WebhookDispatcher(sessions)
-        worker = RoutingWorker(
-            sessions=sessions,
-            rebuild=recovery.rebuild,
-            publish=bus_publisher(bus, webhooks),
-            outbox=write_outbox,
-            sweep_interval_s=settings.sweep_interval_s,
-        )
+
+        def new_worker(fence: int | None) -> RoutingWorker:
+            return RoutingWorker(
+                sessions=sessions,
+                rebuild=recovery.rebuild,
+                publish=bus_publisher(bus, webhooks),
+                outbox=write_outbox,
+                sweep_interval_s=settings.sweep_interval_s,
+                fence=fence,
+            )
+
+        node = _routing_node(settings, sessions, new_worker)
         app.state.resources = Resources(
             settings=settings,
             secret_key=secret_key,
@@ -54,21 +64,22 @@ def create_app(settings: Settings) -> FastAPI:
                 engine.execution_options(isolation_level="AUTOCOMMIT")
             ),
             bus=bus,
-            routing=RoutingService(worker),
+            routing=RoutingService(node),
             webhooks=webhooks,
         )
         await webhooks.start()
-        await worker.start()
+        await node.start()
         logger.info(
-            "switchboard %s ready: database=%s bus=%s",
+            "switchboard %s ready: database=%s bus=%s role=%s",
             __version__,
             settings.database_backend,
             "redis" if settings.redis_url else "in-process",
+            node.role,
         )
         try:
             yield
         finally:
-            await worker.stop()
+            await node.stop()
             await webhooks.stop()
             await bus.close()
             await engine.dispose()
@@ -87,3 +98,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router)
     app.include_router(web_router)
     return app
+
+
+def _routing_node(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    new_worker: Callable[[int | None], RoutingWorker],
+) -> RoutingNode:
+    """The writer in this process alone, or a contender for the lease among many (Redis)."""
+
+    def host(worker: RoutingWorker) -> WriterHost:
+        return WriterHost(worker, queries=READS, build_created=build_created)
+
+    if not settings.redis_url:
+        return EmbeddedNode(new_worker(None), host)
+    return ClusterNode(
+        redis_url=settings.redis_url,
+        sessions=sessions,
+        worker_factory=new_worker,
+        host_factory=host,
+        lease_ttl_s=settings.writer_lease_ttl_s,
+        call_timeout_s=settings.writer_call_timeout_s,
+        prefix=settings.redis_prefix,
+    )

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     database_pool_size: Annotated[int, Field(ge=1, le=200)] = 20
     ready_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     sweep_interval_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    # With Redis: how long the writer's lease outlives its last renewal (fail-over time).
+    writer_lease_ttl_s: Annotated[float, Field(ge=0.5, le=60)] = 3.0
+    # With Redis: how long a standby waits for the writer's answer before a 503.
+    writer_call_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # Prefix of every Redis key and channel, so several deployments can share one Redis.
+    redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "switchboard:"
     # Addresses of the proxies whose X-Forwarded-For is trusted (e.g. "10.0.0.5" or "*").
     forwarded_allow_ips: str | None = None
     max_request_body_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = 1024 * 1024

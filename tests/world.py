@@ -15,6 +15,7 @@ from app.auth.principals import Role
 from app.auth.tokens import issue_staff_token
 from app.queues.models import Queue, QueueSkill
 from app.routing import commands as c
+from app.routing.engine import Engine
 from app.routing.model import AgentId, AgentState
 from app.skills.models import Skill
 from app.state import Resources
@@ -25,6 +26,13 @@ def resources_of(app: FastAPI) -> Resources:
     """The running app's resources."""
     resources: Resources = app.state.resources
     return resources
+
+
+def engine_of(app: FastAPI) -> Engine:
+    """The running app's routing engine (the app is the writer), for read-only checks."""
+    host = resources_of(app).routing.node.host
+    assert host is not None, "this process is not the routing writer"
+    return host.worker.engine
 
 
 async def skill_ids(app: FastAPI, names: list[str]) -> dict[str, uuid.UUID]:

@@ -29,12 +29,15 @@ async def get_healthz() -> dict[str, str]:
 async def get_readyz(request: Request, resources: ResourcesDep) -> JSONResponse:
     """200 when the database and the bus answer and the routing writer runs; else 503 why."""
     timeout_s = resources.settings.ready_timeout_s
-    database, bus = await asyncio.gather(
-        _check(_ping_database(resources), timeout_s), _check(resources.bus.ping(), timeout_s)
+    database, bus, routing = await asyncio.gather(
+        _check(_ping_database(resources), timeout_s),
+        _check(resources.bus.ping(), timeout_s),
+        _routing(resources, timeout_s),
     )
-    checks = {"database": database, "bus": bus, "routing": resources.routing.status}
+    checks = {"database": database, "bus": bus, "routing": routing}
     failed = {name: reason for name, reason in checks.items() if reason != "ok"}
     details: dict[str, Any] = {
+        "role": resources.routing.role,
         "checks": checks,
         "database_backend": resources.settings.database_backend,
         "bus_backend": "redis" if resources.settings.redis_url else "in-process",
@@ -51,6 +54,13 @@ async def get_readyz(request: Request, resources: ResourcesDep) -> JSONResponse:
         headers={"Retry-After": "5"},
         extra=details,
     )
+
+
+async def _routing(resources: ResourcesDep, timeout_s: float) -> str:
+    try:
+        return await asyncio.wait_for(resources.routing.readiness(), timeout_s)
+    except TimeoutError:
+        return f"no answer within {timeout_s:g}s"
 
 
 async def _ping_database(resources: ResourcesDep) -> None:

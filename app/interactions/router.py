@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
-from app import clock
 from app.api.pagination import Page, PageParamsDep, next_cursor
 from app.api.problems import problems
 from app.auth.dependencies import require_roles
@@ -138,8 +137,7 @@ async def list_interactions(
         created_to=created_to,
     )
     rows, cursor = next_cursor(await repository.list_interactions(session, filters, page), page)
-    now = clock.now_s()
-    items = [service.with_live_position(row, routing.engine, now) for row in rows]
+    items = await service.with_live_positions(rows, routing)
     return Page[InteractionRead](items=items, next_cursor=cursor)
 
 
@@ -158,7 +156,7 @@ async def get_interaction(
     row = await repository.get_interaction(session, interaction_id)
     if row is None:
         raise InteractionNotFoundError()
-    read = service.with_live_position(row, routing.engine, clock.now_s())
+    read = await service.with_live_position(row, routing)
     events = [
         InteractionEventRead.model_validate(event)
         for event in await repository.list_events(session, interaction_id)
@@ -196,10 +194,10 @@ async def transfer_interaction(
 ) -> InteractionRead:
     """Move an open interaction, keeping its history; an agent may move only its own."""
     await _existing(session, interaction_id)
-    service.check_agent_holds(principal, routing.engine, interaction_id)
+    await service.check_agent_holds(principal, routing, interaction_id)
     to_queue: QueueId | None = None
     if body.queue is not None:
-        found = routing.resolve_queue(body.queue)
+        found = await routing.resolve_queue(body.queue)
         if found is None:
             raise QueueNotFoundError(body.queue, "body.queue")
         to_queue = found[0]
@@ -315,7 +313,7 @@ async def _act(
     """
     await _existing(session, interaction_id)
     if holder is not None:
-        service.check_agent_holds(holder, routing.engine, interaction_id)
+        await service.check_agent_holds(holder, routing, interaction_id)
     await routing.execute(command)
     return await _current(session, routing, interaction_id)
 
@@ -329,4 +327,4 @@ async def _current(
     session: SessionDep, routing: RoutingDep, interaction_id: uuid.UUID
 ) -> InteractionRead:
     row = await service.fresh_interaction(session, interaction_id)
-    return service.with_live_position(row, routing.engine, clock.now_s())
+    return await service.with_live_position(row, routing)

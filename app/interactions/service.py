@@ -36,7 +36,9 @@ from app.routing.model import (
 from app.runtime.persistence import IdempotencyRecord, NewInteraction
 from app.runtime.service import RoutingService
 from app.runtime.wire import as_uuid
-from app.runtime.worker import ResponseBuilder
+
+# Only these can have a place in line; the others need no question to the writer.
+_WAITING_STATES = frozenset({InteractionState.QUEUED, InteractionState.OFFERED})
 
 
 def request_hash(body: InteractionCreate) -> str:
@@ -81,8 +83,8 @@ async def _prepare(
     queue_id: uuid.UUID | None = None
     skills: frozenset[SkillRequirement] | None = None
     if body.queue is not None:
-        # The engine holds every active queue: no query needed.
-        found = routing.resolve_queue(body.queue)
+        # The engine holds every active queue: no database query needed.
+        found = await routing.resolve_queue(body.queue)
         if found is None:
             raise QueueNotFoundError(body.queue, "body.queue")
         queue_id, destination = uuid.UUID(found[0]), found[1]
@@ -130,47 +132,48 @@ async def _prepare(
 async def _route(
     routing: RoutingService, new: NewInteraction, arrive: c.Arrive, destination: str
 ) -> dict[str, Any]:
-    outcome = await routing.create_interaction(arrive, new, _build_created(new))
-    refused = next((ev for ev in outcome.events if isinstance(ev, e.InteractionRefused)), None)
-    if refused is not None:
-        raise InteractionRefusedError(refused.reason, destination)
-    assert outcome.response is not None
-    return outcome.response
+    created = await routing.create_interaction(arrive, new)
+    if created.refused is not None:
+        raise InteractionRefusedError(created.refused, destination)
+    assert created.response is not None
+    return created.response
 
 
-def _build_created(new: NewInteraction) -> ResponseBuilder:
-    def build(engine: Engine, events: list[e.Event]) -> dict[str, Any]:
-        at = events[0].at if events else 0.0
-        view = engine.interaction(InteractionId(str(new.id)))
-        position, wait_s = engine.position(InteractionId(str(new.id)), at) or (None, None)
-        return InteractionCreated(
-            id=new.id,
-            state=view.state if view else _final_state(events),
-            channel=new.channel,
-            queue_id=new.queue_id,
-            agent_id=as_uuid(view.agent_id) if view else None,
-            position=position,
-            estimated_wait_s=None if wait_s is None else round(wait_s, 1),
-            created_at=to_datetime(at),
-        ).model_dump(mode="json")
-
-    return build
-
-
-def _final_state(events: list[e.Event]) -> InteractionState:
-    if any(isinstance(event, e.InteractionRefused) for event in events):
-        return InteractionState.CANCELLED
-    return InteractionState.COMPLETED
+def build_created(new: NewInteraction, engine: Engine, events: list[e.Event]) -> dict[str, Any]:
+    """The 201 body of a new interaction, built by the writer right after it arrived."""
+    at = events[0].at if events else 0.0
+    view = engine.interaction(InteractionId(str(new.id)))
+    position, wait_s = engine.position(InteractionId(str(new.id)), at) or (None, None)
+    return InteractionCreated(
+        id=new.id,
+        # Not open any more right after arriving: it was refused (the response is unused then).
+        state=view.state if view else InteractionState.CANCELLED,
+        channel=new.channel,
+        queue_id=new.queue_id,
+        agent_id=as_uuid(view.agent_id) if view else None,
+        position=position,
+        estimated_wait_s=None if wait_s is None else round(wait_s, 1),
+        created_at=to_datetime(at),
+    ).model_dump(mode="json")
 
 
-def with_live_position(row: Interaction, engine: Engine, now: float) -> InteractionRead:
+async def with_live_positions(
+    rows: list[Interaction], routing: RoutingService
+) -> list[InteractionRead]:
+    """The stored interactions, each with its place in line and estimated wait if waiting."""
+    reads = [InteractionRead.model_validate(row) for row in rows]
+    waiting = [read.id for read in reads if read.state in _WAITING_STATES]
+    places = await routing.places(waiting)
+    for read in reads:
+        place = places.get(read.id)
+        if place is not None:
+            read.position, read.estimated_wait_s = place
+    return reads
+
+
+async def with_live_position(row: Interaction, routing: RoutingService) -> InteractionRead:
     """The stored interaction, with its place in line and estimated wait if it is waiting."""
-    read = InteractionRead.model_validate(row)
-    place = engine.position(InteractionId(str(row.id)), now)
-    if place is not None:
-        read.position, wait_s = place
-        read.estimated_wait_s = None if wait_s is None else round(wait_s, 1)
-    return read
+    return (await with_live_positions([row], routing))[0]
 
 
 async def fresh_interaction(session: AsyncSession, interaction_id: uuid.UUID) -> Interaction:
@@ -182,10 +185,11 @@ async def fresh_interaction(session: AsyncSession, interaction_id: uuid.UUID) ->
     return row
 
 
-def check_agent_holds(principal: Principal, engine: Engine, interaction_id: uuid.UUID) -> None:
+async def check_agent_holds(
+    principal: Principal, routing: RoutingService, interaction_id: uuid.UUID
+) -> None:
     """Agents act only on interactions they hold or are offered; other roles pass."""
     if principal.role is not Role.AGENT:
         return
-    view = engine.interaction(InteractionId(str(interaction_id)))
-    if view is None or view.agent_id != principal.subject_id:
+    if await routing.holder(interaction_id) != principal.subject_id:
         raise PermissionDeniedError("Agents may act only on interactions they are handling.")

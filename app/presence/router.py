@@ -11,7 +11,6 @@ from app.api.problems import problems
 from app.auth.dependencies import require_roles
 from app.auth.errors import PermissionDeniedError
 from app.auth.principals import Principal, Role
-from app.clock import to_datetime
 from app.errors import NotFoundError
 from app.presence.schemas import PresenceRead, PresenceUpdate
 from app.routing import commands as c
@@ -29,7 +28,7 @@ _ERRORS = problems(401, 404, 503, described={403: "Agents may only see and set t
 async def get_presence(agent_id: uuid.UUID, routing: RoutingDep, principal: Staff) -> PresenceRead:
     """The agent's state, reason, load per channel and the interactions it holds."""
     _check_self_or_supervisor(principal, agent_id)
-    return _presence(routing, agent_id)
+    return await _presence(routing, agent_id)
 
 
 @router.put(
@@ -46,9 +45,9 @@ async def set_presence(
     Going offline revokes open offers; interactions already held stay with the agent.
     """
     _check_self_or_supervisor(principal, agent_id)
-    _presence(routing, agent_id)
+    await _presence(routing, agent_id)
     await routing.execute(c.SetAgentState(AgentId(str(agent_id)), body.state, body.reason))
-    return _presence(routing, agent_id)
+    return await _presence(routing, agent_id)
 
 
 def _check_self_or_supervisor(principal: Principal, agent_id: uuid.UUID) -> None:
@@ -56,15 +55,8 @@ def _check_self_or_supervisor(principal: Principal, agent_id: uuid.UUID) -> None
         raise PermissionDeniedError("Agents may only see and set their own presence.")
 
 
-def _presence(routing: RoutingDep, agent_id: uuid.UUID) -> PresenceRead:
-    view = routing.engine.agent(AgentId(str(agent_id)))
-    if view is None:
+async def _presence(routing: RoutingDep, agent_id: uuid.UUID) -> PresenceRead:
+    found = await routing.presence(agent_id)
+    if found is None:
         raise NotFoundError("No active agent with that id.", code="agent_not_found")
-    return PresenceRead(
-        agent_id=agent_id,
-        state=view.state,
-        reason=view.reason,
-        load={channel.value: count for channel, count in view.load.items() if count},
-        interactions=[uuid.UUID(interaction) for interaction in view.interactions],
-        idle_since=to_datetime(view.idle_since) if view.idle_since else None,
-    )
+    return PresenceRead.model_validate(found)

@@ -178,8 +178,8 @@ class _PrefixStrippingSubscription:
         await self._inner.close()
 
 
-def create_bus(redis_url: str | None) -> Bus:
+def create_bus(redis_url: str | None, *, prefix: str = "switchboard:") -> Bus:
     """The Redis bus when a URL is configured, the in-process one otherwise."""
     if redis_url:
-        return RedisBus(redis_url)
+        return RedisBus(redis_url, prefix=prefix)
     return InProcessBus()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.errors import AppError, ConflictError, NotFoundError, ServiceUnavailableError
 from app.routing import errors as routing_errors
-from app.runtime.worker import StorageError, WorkerStoppedError
+from app.runtime.worker import IdempotencyConflictError, StorageError, WorkerStoppedError
 
 _BY_TYPE: dict[type[routing_errors.RoutingError], tuple[int, str, str]] = {
     routing_errors.UnknownInteractionError: (404, "interaction_not_open", "Not open"),
@@ -25,6 +25,14 @@ def to_app_error(error: Exception) -> AppError:
         return ServiceUnavailableError(
             f"{error}; nothing was changed, try again shortly.",
             headers={"Retry-After": "2"},
+        )
+    if isinstance(error, IdempotencyConflictError):
+        code = "idempotency_key_in_use" if error.in_flight else "idempotency_key_reused"
+        return ConflictError(
+            str(error),
+            code=code,
+            title="Idempotency key in use" if error.in_flight else "Idempotency key reused",
+            errors=[{"field": "header.Idempotency-Key", "message": str(error)}],
         )
     if isinstance(error, routing_errors.RoutingError):
         status, code, title = _BY_TYPE.get(type(error), (409, "routing_refused", "Refused"))

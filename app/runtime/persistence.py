@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Update, bindparam, func, insert, update
+from sqlalchemy import Table, Update, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -22,7 +22,7 @@ from app.interactions.models import IdempotencyKey, Interaction, InteractionEven
 from app.routing import events as e
 from app.routing.engine import Engine
 from app.routing.model import Channel, InteractionId, InteractionState
-from app.runtime.models import AgentPresence
+from app.runtime.models import AgentPresence, AppliedRequest
 from app.runtime.wire import (
     INTERACTION_CREATED,
     agent_id_of,
@@ -86,6 +86,8 @@ class BatchItem:
     events: list[e.Event]
     new_interaction: NewInteraction | None = None
     response: dict[str, Any] | None = None
+    # Set for requests that may be re-delivered: the result is kept to answer a repeat.
+    request_id: str | None = None
 
 
 async def persist_batch(
@@ -112,7 +114,58 @@ async def persist_batch(
     keys = _idempotency_rows(items)
     if keys:
         await session.execute(insert(IdempotencyKey), keys)
+    applied = _applied_rows(items)
+    if applied:
+        await session.execute(insert(AppliedRequest), applied)
     return stored
+
+
+def request_result(events: Sequence[e.Event], response: dict[str, Any] | None) -> dict[str, Any]:
+    """What a caller is answered for an applied request; kept to answer a repeat the same."""
+    return {"response": response, "refused": refusal_reason(events)}
+
+
+def refusal_reason(events: Sequence[e.Event]) -> str | None:
+    """Why the engine refused a new interaction, if it did."""
+    for event in events:
+        if isinstance(event, e.InteractionRefused):
+            return event.reason
+    return None
+
+
+async def applied_results(session: AsyncSession, request_ids: Sequence[str]) -> dict[str, Any]:
+    """The stored results of those of `request_ids` already applied, by id."""
+    if not request_ids:
+        return {}
+    rows = await session.execute(
+        select(AppliedRequest.id, AppliedRequest.result).where(AppliedRequest.id.in_(request_ids))
+    )
+    return {request_id: result for request_id, result in rows.tuples()}
+
+
+async def stored_idempotency_keys(
+    session: AsyncSession, records: Sequence[IdempotencyRecord]
+) -> dict[tuple[str, str], IdempotencyKey]:
+    """Idempotency keys among `records` that an earlier request already used."""
+    if not records:
+        return {}
+    found = await session.scalars(
+        select(IdempotencyKey).where(
+            tuple_(IdempotencyKey.principal_id, IdempotencyKey.key).in_(
+                [(record.principal_id, record.key) for record in records]
+            )
+        )
+    )
+    return {(row.principal_id, row.key): row for row in found}
+
+
+async def forget_applied_requests(session: AsyncSession, older_than: datetime) -> int:
+    """Drop results kept for repeats once no repeat can come; returns how many."""
+    result = await session.execute(
+        delete(AppliedRequest).where(AppliedRequest.applied_at < older_than)
+    )
+    await session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _group_by_interaction(events: Iterable[e.Event]) -> dict[uuid.UUID, list[e.Event]]:
@@ -152,7 +205,20 @@ def _new_rows(
 
 
 def _refused(events: Sequence[e.Event]) -> bool:
-    return any(isinstance(event, e.InteractionRefused) for event in events)
+    return refusal_reason(events) is not None
+
+
+def _applied_rows(items: Sequence[BatchItem]) -> list[dict[str, Any]]:
+    now = clock.utcnow()
+    return [
+        {
+            "id": item.request_id,
+            "result": request_result(item.events, item.response),
+            "applied_at": now,
+        }
+        for item in items
+        if item.request_id is not None
+    ]
 
 
 def _blank_row(new: NewInteraction, created_at: datetime) -> dict[str, Any]:

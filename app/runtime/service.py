@@ -1,117 +1,124 @@
-"""`RoutingService`: how the edges (HTTP, websockets) reach the one writer.
+"""`RoutingService`: how the edges (HTTP, websockets) reach the one writer, wherever it runs.
 
-Every method returns only once the change is applied and stored; refusals by the engine and
-failures to store come back as `AppError`s ready for problem+json.
+Every change returns only once it is applied and stored; refusals by the engine and failures
+to store come back as `AppError`s ready for problem+json. Reads of the engine's live state
+(places in line, presence, statistics) are questions to the writer too.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.realtime.bus import Bus
 from app.routing import commands as c
-from app.routing.engine import Engine
-from app.routing.errors import RoutingError
-from app.routing.model import QueueId
-from app.runtime import recovery
-from app.runtime.errors import to_app_error
+from app.routing.model import AgentId, QueueId
+from app.runtime import reads
+from app.runtime.host import error_of
+from app.runtime.node import RoutingNode
 from app.runtime.persistence import NewInteraction, StoredEvent
-from app.runtime.worker import (
-    ConfigLoader,
-    Outcome,
-    Publisher,
-    ResponseBuilder,
-    RoutingWorker,
-    StorageError,
-    WorkerStoppedError,
+from app.runtime.requests import (
+    CreateInteraction,
+    Execute,
+    Query,
+    ReloadAgent,
+    ReloadQueue,
+    Sweep,
+    WriterRequest,
 )
+from app.runtime.worker import Publisher
 from app.webhooks.dispatcher import WebhookDispatcher
 from app.webhooks.outbox import OutboundEvent, enqueue_deliveries
 
-logger = logging.getLogger(__name__)
 ALL_EVENTS_CHANNEL = "events"
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The answer to a new interaction: the response, or why the engine refused it."""
+
+    response: dict[str, Any] | None
+    refused: str | None
 
 
 class RoutingService:
     """Submit work to the routing writer and wait until it is applied and stored."""
 
-    def __init__(self, worker: RoutingWorker) -> None:
-        self._worker = worker
+    def __init__(self, node: RoutingNode) -> None:
+        self.node = node
 
     @property
-    def engine(self) -> Engine:
-        """The engine, for read-only queries (positions, snapshots); never mutate it."""
-        return self._worker.engine
+    def role(self) -> str:
+        """This process's part: `writer` or `standby`."""
+        return self.node.role
 
-    @property
-    def running(self) -> bool:
-        """True while the writer takes requests."""
-        return self._worker.running
+    async def readiness(self) -> str:
+        """`ok`, or why requests are refused right now."""
+        return await self.node.readiness()
 
-    def resolve_queue(self, reference: str) -> tuple[QueueId, str] | None:
-        """(id, name) of the routable queue with this id or exact name, or None."""
-        by_id = self._worker.queue_names_by_id
-        name = by_id.get(QueueId(reference))
-        if name is not None:
-            return QueueId(reference), name
-        queue_id = self._worker.queue_ids_by_name.get(reference)
-        return (queue_id, reference) if queue_id is not None else None
+    async def execute(self, command: c.Command) -> None:
+        """Apply one lifecycle or presence command once stored."""
+        await self._call(Execute(command))
 
-    @property
-    def status(self) -> str:
-        """`ok`, or why the writer refuses requests now."""
-        return self._worker.status
-
-    async def execute(self, command: c.Command) -> Outcome:
-        """Apply one command once stored."""
-        return await self._submit(command)
-
-    async def create_interaction(
-        self, arrive: c.Arrive, new: NewInteraction, build_response: ResponseBuilder
-    ) -> Outcome:
-        """Store a new interaction and route it, in one step; the response is built in between."""
-        return await self._submit(arrive, new_interaction=new, build_response=build_response)
+    async def create_interaction(self, arrive: c.Arrive, new: NewInteraction) -> Created:
+        """Store a new interaction and route it, in one step."""
+        result = await self._call(CreateInteraction(arrive, new))
+        return Created(result["response"], result["refused"])
 
     async def reload_queue(self, queue_id: uuid.UUID) -> None:
         """Re-read a queue's committed configuration into the engine (or drop it if inactive)."""
-        await self._submit(None, load_config=lambda s: recovery.queue_commands(s, queue_id))
+        await self._call(ReloadQueue(queue_id))
 
     async def reload_agent(self, staff_id: uuid.UUID) -> None:
         """Re-read an agent's committed skills and capacity (a deactivated agent goes offline)."""
-        await self._submit(
-            None,
-            load_config=lambda s: recovery.agent_commands(s, staff_id, engine=self.engine),
-        )
+        await self._call(ReloadAgent(staff_id))
 
     async def sweep(self) -> None:
         """Compare the engine with the database now and repair what drifted."""
-        try:
-            await self._worker.sweep()
-        except (StorageError, WorkerStoppedError) as exc:
-            raise to_app_error(exc) from None
+        await self._call(Sweep())
 
-    async def _submit(
-        self,
-        command: c.Command | None,
-        *,
-        new_interaction: NewInteraction | None = None,
-        build_response: ResponseBuilder | None = None,
-        load_config: ConfigLoader | None = None,
-    ) -> Outcome:
-        try:
-            return await self._worker.submit(
-                command,
-                new_interaction=new_interaction,
-                build_response=build_response,
-                load_config=load_config,
-            )
-        except (RoutingError, StorageError, WorkerStoppedError) as exc:
-            raise to_app_error(exc) from None
+    async def resolve_queue(self, reference: str) -> tuple[QueueId, str] | None:
+        """(id, name) of the routable queue with this id or exact name, or None."""
+        found = await self._call(Query(reads.RESOLVE_QUEUE, {"reference": reference}))
+        return None if found is None else (QueueId(found[0]), str(found[1]))
+
+    async def places(
+        self, interaction_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[int, float | None]]:
+        """Place in line and estimated wait of those interactions still waiting."""
+        if not interaction_ids:
+            return {}
+        found = await self._call(
+            Query(reads.PLACES, {"ids": [str(one) for one in interaction_ids]})
+        )
+        return {uuid.UUID(key): (value[0], value[1]) for key, value in found.items()}
+
+    async def holder(self, interaction_id: uuid.UUID) -> AgentId | None:
+        """The agent holding or offered the interaction now, or None."""
+        found = await self._call(Query(reads.HOLDER, {"id": str(interaction_id)}))
+        return None if found is None else AgentId(found)
+
+    async def presence(self, agent_id: uuid.UUID) -> dict[str, Any] | None:
+        """An agent's presence and load (JSON), or None when the engine does not route to it."""
+        found: dict[str, Any] | None = await self._call(
+            Query(reads.PRESENCE, {"agent_id": str(agent_id)})
+        )
+        return found
+
+    async def query(self, name: str, **args: Any) -> Any:
+        """Any named read of `app.runtime.reads`."""
+        return await self._call(Query(name, args))
+
+    async def _call(self, request: WriterRequest) -> Any:
+        reply = await self.node.call(request)
+        if reply.error is not None:
+            raise error_of(reply.error)
+        return reply.result
 
 
 async def write_outbox(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,7 +25,18 @@ from app.routing import events as e
 from app.routing.engine import Engine, is_implicit_queue
 from app.routing.errors import RoutingError
 from app.routing.model import QueueId
-from app.runtime.persistence import BatchItem, NewInteraction, StoredEvent, persist_batch
+from app.runtime.fencing import FencedOutError, check_fence
+from app.runtime.persistence import (
+    BatchItem,
+    IdempotencyRecord,
+    NewInteraction,
+    StoredEvent,
+    applied_results,
+    forget_applied_requests,
+    persist_batch,
+    refusal_reason,
+    stored_idempotency_keys,
+)
 from app.runtime.sweep import reconcile
 
 logger = logging.getLogger(__name__)
@@ -32,6 +44,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 256
 # A lost timer is caught by this upper bound on sleeping, whatever the engine says.
 MAX_SLEEP_S = 1.0
+# Re-deliveries come within seconds of a fail-over; a day is a wide margin.
+APPLIED_REQUEST_TTL = timedelta(days=1)
 
 ResponseBuilder = Callable[[Engine, list[e.Event]], dict[str, Any]]
 # Reads committed configuration and returns the commands that put it in the engine.
@@ -50,12 +64,30 @@ class WorkerStoppedError(Exception):
     """The worker is not running (shutting down or not the writer)."""
 
 
+class IdempotencyConflictError(Exception):
+    """An Idempotency-Key already used with another body, or in use by a request in flight."""
+
+    def __init__(self, detail: str, *, in_flight: bool) -> None:
+        super().__init__(detail)
+        self.in_flight = in_flight
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one request did: the events, and the response built right after applying it."""
+    """What one request did: its events, the response built right after applying it, and
+    why the engine refused a new interaction, if it did.
+
+    `replayed` outcomes were applied by an earlier request; nothing was applied this time.
+    """
 
     events: list[e.Event]
     response: dict[str, Any] | None = None
+    refused: str | None = None
+    replayed: bool = False
+
+    def result(self) -> dict[str, Any]:
+        """The JSON answer for the caller (the same shape as a stored one)."""
+        return {"response": self.response, "refused": self.refused}
 
 
 @dataclass(slots=True)
@@ -67,6 +99,8 @@ class _Request:
     load_config: ConfigLoader | None = None
     # Repairs: a refused command is logged and skipped instead of failing the request.
     lenient: bool = False
+    # Requests that may come again (re-delivered after a fail-over) are answered once stored.
+    request_id: str | None = None
     commands: list[c.Command] = field(default_factory=list)
 
 
@@ -82,8 +116,12 @@ class RoutingWorker:
         outbox: OutboxWriter | None = None,
         sweep_interval_s: float = 30.0,
         now: Callable[[], float] = clock.now_s,
+        fence: int | None = None,
     ) -> None:
         self.engine = Engine()
+        # With a lease (many processes), every transaction proves this writer is current.
+        self.fence = fence
+        self.fenced_out = False
         self._sessions = sessions
         self._rebuild = rebuild
         self._publish = publish
@@ -94,6 +132,7 @@ class RoutingWorker:
         self._sweep_task: asyncio.Task[None] | None = None
         self._sweep_interval_s = sweep_interval_s
         self._ready = False
+        self._running = asyncio.Event()
         # Routable queues by name and id, so edges resolve "queue": "UI" without a query.
         self.queue_ids_by_name: dict[str, QueueId] = {}
         self.queue_names_by_id: dict[QueueId, str] = {}
@@ -110,6 +149,8 @@ class RoutingWorker:
         """`ok`, or why requests are refused right now (for readiness checks)."""
         if self.running:
             return "ok"
+        if self.fenced_out:
+            return "stopped: a newer writer took over"
         if self._task is not None and not self._task.done():
             return "starting: rebuilding the engine from the database"
         return "stopped"
@@ -121,6 +162,8 @@ class RoutingWorker:
         retrying in the background and refuses requests (503) until it is ready.
         """
         self._ready = await self._try_recover()
+        if self._ready:
+            self._running.set()
         self._task = asyncio.create_task(self._run_when_ready(), name="routing-worker")
         self._sweep_task = asyncio.create_task(self._sweep_forever(), name="routing-sweep")
 
@@ -149,20 +192,34 @@ class RoutingWorker:
         build_response: ResponseBuilder | None = None,
         load_config: ConfigLoader | None = None,
         lenient: bool = False,
+        request_id: str | None = None,
     ) -> Outcome:
-        """Apply `command` (or the commands `load_config` reads) once stored; raise on refusal."""
+        """Apply `command` (or the commands `load_config` reads) once stored; raise on refusal.
+
+        A request with a `request_id` that was already applied is answered as it was then.
+        """
         if not self.running:
             raise WorkerStoppedError(f"the routing service is not ready ({self.status})")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        request = _Request(command, future, new_interaction, build_response, load_config, lenient)
+        request = _Request(
+            command, future, new_interaction, build_response, load_config, lenient, request_id
+        )
         self._inbox.put_nowait(request)
         return await future
 
     async def _run_when_ready(self) -> None:
         if not self._ready:
-            await self._recover_with_retry()
+            try:
+                await self._recover_with_retry()
+            except FencedOutError:
+                return
             self._ready = True
+            self._running.set()
         await self._run()
+
+    async def wait_running(self) -> None:
+        """Return once the engine is rebuilt and requests are taken."""
+        await self._running.wait()
 
     async def _run(self) -> None:
         while True:
@@ -172,13 +229,21 @@ class RoutingWorker:
             except asyncio.CancelledError:
                 _fail(batch, WorkerStoppedError("the routing service stopped"))
                 raise
+            except FencedOutError:
+                self._step_down(batch)
+                return
             except Exception:
                 logger.exception("routing batch failed; rebuilding the engine from the database")
                 # Rebuild first where possible, so "nothing changed" is true when callers hear it.
                 rebuilt = await self._try_recover()
                 _fail(batch, StorageError("the routing service could not store the change"))
+                if self.fenced_out:
+                    return
                 if not rebuilt:
-                    await self._recover_with_retry()
+                    try:
+                        await self._recover_with_retry()
+                    except FencedOutError:
+                        return
 
     async def _next_batch(self) -> list[_Request]:
         timeout_s = self._sleep_s()
@@ -202,8 +267,15 @@ class RoutingWorker:
             return MAX_SLEEP_S
         return min(MAX_SLEEP_S, max(0.0, deadline - self._now()))
 
+    def _step_down(self, batch: list[_Request]) -> None:
+        logger.error("routing writer fenced out: a newer writer took over; stopping")
+        self.fenced_out = True
+        self._ready = False
+        _fail(batch, WorkerStoppedError("this process is no longer the routing writer"))
+
     async def _process(self, batch: list[_Request]) -> None:
         async with self._sessions() as session:
+            batch = await self._answer_repeats(session, batch)
             for request in batch:
                 if request.load_config is not None:
                     request.commands = await request.load_config(session)
@@ -234,9 +306,48 @@ class RoutingWorker:
                 continue
             build = request.build_response
             response = build(self.engine, events) if build is not None else None
-            items.append(BatchItem(events, request.new_interaction, response))
-            outcomes.append(Outcome(events, response))
+            items.append(BatchItem(events, request.new_interaction, response, request.request_id))
+            outcomes.append(Outcome(events, response, refusal_reason(events)))
         return items, outcomes
+
+    async def _answer_repeats(self, session: AsyncSession, batch: list[_Request]) -> list[_Request]:
+        """Answer requests already applied (by request id or idempotency key); return the rest."""
+        applied = await applied_results(
+            session, [r.request_id for r in batch if r.request_id is not None]
+        )
+        records = [
+            r.new_interaction.idempotency
+            for r in batch
+            if r.new_interaction is not None and r.new_interaction.idempotency is not None
+        ]
+        used = await stored_idempotency_keys(session, records)
+        rest: list[_Request] = []
+        in_batch: set[tuple[str, str]] = set()
+        for request in batch:
+            if request.request_id in applied:
+                stored = applied[request.request_id]
+                _settle(request, Outcome([], stored["response"], stored["refused"], replayed=True))
+                continue
+            record = request.new_interaction.idempotency if request.new_interaction else None
+            if record is None:
+                rest.append(request)
+                continue
+            key = (record.principal_id, record.key)
+            earlier = used.get(key)
+            if earlier is not None:
+                _settle(request, _replay_idempotent(earlier.request_hash, earlier.response, record))
+            elif key in in_batch:
+                _settle(
+                    request,
+                    IdempotencyConflictError(
+                        "A request with this Idempotency-Key is still being handled; retry.",
+                        in_flight=True,
+                    ),
+                )
+            else:
+                in_batch.add(key)
+                rest.append(request)
+        return rest
 
     def _apply_request(
         self, request: _Request, now: float
@@ -283,6 +394,8 @@ class RoutingWorker:
             await asyncio.sleep(self._sweep_interval_s)
             try:
                 await self.sweep()
+                async with self._sessions() as session:
+                    await forget_applied_requests(session, clock.utcnow() - APPLIED_REQUEST_TTL)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -297,6 +410,8 @@ class RoutingWorker:
     async def _store(
         self, session: AsyncSession, engine: Engine, items: Sequence[BatchItem]
     ) -> list[StoredEvent]:
+        if self.fence is not None:
+            await check_fence(session, self.fence)
         stored = await persist_batch(session, engine, items)
         if self._outbox is not None:
             await self._outbox(session, stored)
@@ -334,6 +449,9 @@ class RoutingWorker:
             await self._recover()
         except asyncio.CancelledError:
             raise
+        except FencedOutError:
+            self._step_down([])
+            return False
         except Exception:
             logger.exception("rebuilding the engine failed")
             return False
@@ -342,6 +460,8 @@ class RoutingWorker:
     async def _recover_with_retry(self) -> None:
         delay_s = 0.5
         while True:
+            if self.fenced_out:
+                raise FencedOutError("a newer writer took over")
             try:
                 await self._recover()
                 return
@@ -355,12 +475,27 @@ class RoutingWorker:
 
 def _resolve(batch: list[_Request], outcomes: list[Outcome | RoutingError]) -> None:
     for request, outcome in zip(batch, outcomes, strict=True):
-        if request.future.done():
-            continue
-        if isinstance(outcome, RoutingError):
-            request.future.set_exception(outcome)
-        else:
-            request.future.set_result(outcome)
+        _settle(request, outcome)
+
+
+def _settle(request: _Request, outcome: Outcome | Exception) -> None:
+    if request.future.done():
+        return
+    if isinstance(outcome, Exception):
+        request.future.set_exception(outcome)
+    else:
+        request.future.set_result(outcome)
+
+
+def _replay_idempotent(
+    stored_hash: str, stored_response: dict[str, Any], record: IdempotencyRecord
+) -> Outcome | IdempotencyConflictError:
+    if stored_hash != record.request_hash:
+        return IdempotencyConflictError(
+            "This Idempotency-Key was already used with a different request body.",
+            in_flight=False,
+        )
+    return Outcome([], stored_response, replayed=True)
 
 
 def _fail(batch: list[_Request], error: Exception) -> None:

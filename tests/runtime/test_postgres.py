@@ -15,7 +15,7 @@ from app.routing.model import InteractionId, InteractionState
 from app.settings import load_settings
 from tests.conftest import Caller
 from tests.runtime.test_recovery import running
-from tests.world import add_agent, add_queue, resources_of
+from tests.world import add_agent, add_queue, engine_of, resources_of
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +57,6 @@ async def test_a_chat_lives_and_survives_a_restart_on_postgresql(
         detail = (await client.get(f"/api/v1/interactions/{chat}", headers=admin.headers)).json()
         assert detail["state"] == "completed" and detail["answered_at"] and detail["ended_at"]
     async with running(settings) as (app, _):
-        view = resources_of(app).routing.engine.interaction(InteractionId(waiting["id"]))
+        view = engine_of(app).interaction(InteractionId(waiting["id"]))
         assert view is not None and view.state is InteractionState.OFFERED
         assert view.agent_id == agent.id

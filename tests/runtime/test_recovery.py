@@ -20,7 +20,7 @@ from app.routing.model import InteractionId, InteractionState
 from app.runtime import persistence, worker
 from app.settings import Settings
 from tests.conftest import Caller
-from tests.world import add_agent, add_queue, resources_of
+from tests.world import add_agent, add_queue, engine_of, resources_of
 
 CHAT = {"channel": "chat", "queue": "UI", "customer": {"name": "Ana"}}
 
@@ -65,9 +65,9 @@ async def test_waiting_interactions_come_back_in_their_order_after_a_restart(
         admin = _admin(app)
         ids = [await _create(client, admin) for _ in range(3)]
         urgent = await _create(client, admin, priority=5)
-        before = {i: resources_of(app).routing.engine.interaction(InteractionId(i)) for i in ids}
+        before = {i: engine_of(app).interaction(InteractionId(i)) for i in ids}
     async with running(migrated_settings) as (app, client):
-        engine = resources_of(app).routing.engine
+        engine = engine_of(app)
         positions = [engine.position(InteractionId(i)) for i in [urgent, *ids]]
         assert [place[0] for place in positions if place] == [1, 2, 3, 4]
         for interaction_id, view in before.items():
@@ -89,7 +89,7 @@ async def test_an_active_chat_comes_back_on_its_agent_after_a_restart(
         )
         assert accepted.json()["state"] == "active"
     async with running(migrated_settings) as (app, client):
-        engine = resources_of(app).routing.engine
+        engine = engine_of(app)
         view = engine.interaction(InteractionId(interaction_id))
         assert view is not None and view.state is InteractionState.ACTIVE
         assert view.agent_id == agent.id
@@ -106,7 +106,7 @@ async def test_an_offer_in_flight_is_made_again_after_a_restart(
         agent = await add_agent(app, "maria", {"ui": 5})
         interaction_id = await _create(client, _admin(app))
     async with running(migrated_settings) as (app, client):
-        view = resources_of(app).routing.engine.interaction(InteractionId(interaction_id))
+        view = engine_of(app).interaction(InteractionId(interaction_id))
         assert view is not None
         assert (view.state, view.agent_id) == (InteractionState.OFFERED, agent.id)
 
@@ -126,7 +126,7 @@ async def test_a_failed_store_answers_503_and_keeps_nothing(
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     monkeypatch.setattr(worker, "persist_batch", real)
-    assert resources_of(app).routing.engine.interaction_ids() == []
+    assert engine_of(app).interaction_ids() == []
     async with resources_of(app).sessions() as session:
         assert (await session.scalars(select(Interaction))).all() == []
     assert (
@@ -154,8 +154,8 @@ async def test_the_sweep_restores_an_open_interaction_the_engine_never_had(
         )
     routing = resources_of(app).routing
     await routing.sweep()
-    assert routing.engine.position(InteractionId(str(stray))) == (2, None)
-    assert routing.engine.position(InteractionId(first)) == (1, None)
+    assert engine_of(app).position(InteractionId(str(stray))) == (2, None)
+    assert engine_of(app).position(InteractionId(first)) == (1, None)
     assert f"interaction {stray} is queued in the database but unknown" in caplog.text
 
 
@@ -171,7 +171,7 @@ async def test_the_sweep_withdraws_what_the_database_ended(
             .values(state=InteractionState.CANCELLED)
         )
     await resources_of(app).routing.sweep()
-    assert resources_of(app).routing.engine.interaction(InteractionId(interaction_id)) is None
+    assert engine_of(app).interaction(InteractionId(interaction_id)) is None
     assert "open in the engine but cancelled in the database" in caplog.text
 
 
@@ -186,7 +186,7 @@ async def test_the_sweep_sets_a_deactivated_agent_offline(
             update(Staff).where(Staff.id == uuid.UUID(agent.id)).values(active=False)
         )
     await resources_of(app).routing.sweep()
-    view = resources_of(app).routing.engine.agent(agent.id)  # type: ignore[arg-type]
+    view = engine_of(app).agent(agent.id)  # type: ignore[arg-type]
     assert view is not None and view.state.value == "offline"
 
 
@@ -201,7 +201,7 @@ async def test_an_agent_given_another_role_leaves_routing(
             update(Staff).where(Staff.id == uuid.UUID(agent.id)).values(role=StaffRole.SUPERVISOR)
         )
     await resources_of(app).routing.reload_agent(uuid.UUID(agent.id))
-    view = resources_of(app).routing.engine.agent(agent.id)  # type: ignore[arg-type]
+    view = engine_of(app).agent(agent.id)  # type: ignore[arg-type]
     assert view is not None and view.state.value == "offline"
 
 
