@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -171,6 +172,18 @@ async def _handle_database_unavailable(request: Request, exc: Exception) -> JSON
     )
 
 
+async def _handle_redis_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("redis unavailable on %s: %s", request.url.path, exc)
+    return problem_response(
+        request,
+        status=503,
+        code="redis_unavailable",
+        title="Service unavailable",
+        detail="Redis cannot be reached right now; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _handle_integrity_error(request: Request, exc: Exception) -> JSONResponse:
     # Services check uniqueness first; this is the rare race two requests can still win.
     logger.warning("integrity error on %s: %s", request.url.path, exc)
@@ -193,6 +206,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TimeoutError, _handle_database_unavailable)
     # No pooled connection came free in time: overloaded, so also a retryable 503.
     app.add_exception_handler(PoolTimeoutError, _handle_database_unavailable)
+    app.add_exception_handler(RedisError, _handle_redis_unavailable)
     app.add_exception_handler(IntegrityError, _handle_integrity_error)
     app.add_exception_handler(AppError, _handle_app_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.api import health
 from app.api.router import api_router
+from app.auth.rate_limit import LoginThrottle
 from app.db.session import create_engine, create_session_factory
 from app.errors import install_error_handlers
 from app.interactions.service import build_created
@@ -55,6 +57,13 @@ def create_app(settings: Settings) -> FastAPI:
             )
 
         node = _routing_node(settings, sessions, new_worker)
+        # Shared by every process: a guesser gains nothing by spreading tries over them.
+        throttle_redis = _redis_client(settings)
+        login_throttle = (
+            LoginThrottle.in_memory()
+            if throttle_redis is None
+            else LoginThrottle.on_redis(throttle_redis, prefix=settings.redis_prefix)
+        )
         app.state.resources = Resources(
             settings=settings,
             secret_key=secret_key,
@@ -66,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
             bus=bus,
             routing=RoutingService(node),
             webhooks=webhooks,
+            login_throttle=login_throttle,
         )
         await webhooks.start()
         await node.start()
@@ -80,6 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await node.stop()
+            if throttle_redis is not None:
+                await throttle_redis.aclose()
             await webhooks.stop()
             await bus.close()
             await engine.dispose()
@@ -98,6 +110,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router)
     app.include_router(web_router)
     return app
+
+
+def _redis_client(settings: Settings) -> Redis | None:
+    if not settings.redis_url:
+        return None
+    return Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
 
 
 def _routing_node(

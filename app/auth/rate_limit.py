@@ -1,15 +1,18 @@
 """Sliding-window rate limits, and the log-in throttle built on them.
 
 `RateLimiter` is async and takes `now` (epoch seconds) on every call: the in-memory
-implementation here serves one process and tests drive it with a fake clock; a Redis
-implementation (a sorted set per key) can share the counts across processes later.
+implementation serves one process and tests drive it with a fake clock; the Redis one (a
+sorted set per key) shares the counts between every process of a deployment.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Protocol
+
+from redis.asyncio import Redis
 
 DEFAULT_MAX_KEYS = 100_000
 
@@ -112,6 +115,64 @@ class InMemoryRateLimiter:
             self._hits.popitem(last=False)
 
 
+# KEYS: the key. ARGV: now, window_s, max_hits. Drops what left the window (and all but the
+# newest max_hits, which alone can decide), then answers the seconds to wait.
+_RETRY_AFTER = """
+local now, window, max_hits = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(max_hits + 1))
+if redis.call('ZCARD', KEYS[1]) < max_hits then return '0' end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+return tostring(tonumber(oldest) + window - now)
+"""
+# KEYS: the key. ARGV: now, window_s, max_hits, a unique member.
+_HIT = """
+local now, window, max_hits = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(max_hits + 1))
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return 1
+"""
+
+
+class RedisRateLimiter:
+    """A `RateLimiter` shared by every process: one sorted set of hit times per key."""
+
+    def __init__(self, redis: Redis, limit: Limit, *, prefix: str) -> None:
+        self._redis = redis
+        self._limit = limit
+        self._prefix = prefix
+
+    @property
+    def limit(self) -> Limit:
+        """The limit every key is held to."""
+        return self._limit
+
+    async def retry_after_s(self, key: str, *, now: float) -> float:
+        """0 when `key` may be hit again at `now`, else the seconds until it may."""
+        wait = await self._redis.eval(
+            _RETRY_AFTER, 1, self._prefix + key, now, self._limit.window_s, self._limit.max_hits
+        )
+        return max(0.0, float(wait))
+
+    async def hit(self, key: str, *, now: float) -> None:
+        """Count one hit of `key` at `now`."""
+        await self._redis.eval(
+            _HIT,
+            1,
+            self._prefix + key,
+            now,
+            self._limit.window_s,
+            self._limit.max_hits,
+            uuid.uuid4().hex,
+        )
+
+    async def clear(self, key: str) -> None:
+        """Forget every hit of `key`."""
+        await self._redis.delete(self._prefix + key)
+
+
 # A person who mistypes a few times is not held up; a guesser gets 5 tries per 5 minutes.
 ACCOUNT_LIMIT = Limit(max_hits=5, window_s=300)
 # Looser: a contact centre's agents often share one public address behind NAT.
@@ -135,6 +196,21 @@ class LoginThrottle:
     ) -> LoginThrottle:
         """A throttle for a single process."""
         return cls(InMemoryRateLimiter(per_account), InMemoryRateLimiter(per_address))
+
+    @classmethod
+    def on_redis(
+        cls,
+        redis: Redis,
+        *,
+        prefix: str,
+        per_account: Limit = ACCOUNT_LIMIT,
+        per_address: Limit = ADDRESS_LIMIT,
+    ) -> LoginThrottle:
+        """A throttle shared by every process of a deployment."""
+        return cls(
+            RedisRateLimiter(redis, per_account, prefix=prefix),
+            RedisRateLimiter(redis, per_address, prefix=prefix),
+        )
 
     async def retry_after_s(self, *, username: str, address: str, now: float) -> float:
         """0 when this log-in may be tried now, else the seconds to wait."""

@@ -2,33 +2,72 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from app.auth.rate_limit import InMemoryRateLimiter, Limit, LoginThrottle
+import pytest
+from redis.asyncio import Redis
+
+from app.auth.rate_limit import (
+    InMemoryRateLimiter,
+    Limit,
+    LoginThrottle,
+    RateLimiter,
+    RedisRateLimiter,
+)
+from tests.services import require_redis
 
 THREE_PER_MINUTE = Limit(max_hits=3, window_s=60)
+MakeLimiter = Callable[[Limit], Awaitable[RateLimiter]]
 
 
-async def _hit(limiter: InMemoryRateLimiter, key: str, *times: float) -> None:
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
+async def make_limiter(request: pytest.FixtureRequest) -> AsyncIterator[MakeLimiter]:
+    """Both limiters keep one contract: one process's memory, or Redis shared by many."""
+    if request.param == "memory":
+
+        async def in_memory(limit: Limit) -> RateLimiter:
+            return InMemoryRateLimiter(limit)
+
+        yield in_memory
+        return
+    redis = Redis.from_url(require_redis())
+    prefix = f"test-{uuid.uuid4().hex}:"
+
+    async def on_redis(limit: Limit) -> RateLimiter:
+        return RedisRateLimiter(redis, limit, prefix=prefix)
+
+    try:
+        yield on_redis
+    finally:
+        keys = [key async for key in redis.scan_iter(f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
+async def _hit(limiter: RateLimiter, key: str, *times: float) -> None:
     for now in times:
         await limiter.hit(key, now=now)
 
 
-async def test_hits_below_the_limit_are_allowed() -> None:
-    limiter = InMemoryRateLimiter(THREE_PER_MINUTE)
+async def test_hits_below_the_limit_are_allowed(make_limiter: MakeLimiter) -> None:
+    limiter = await make_limiter(THREE_PER_MINUTE)
     await _hit(limiter, "k", 0, 1)
     assert await limiter.retry_after_s("k", now=2) == 0
 
 
-async def test_reaching_the_limit_refuses_until_the_oldest_hit_leaves_the_window() -> None:
-    limiter = InMemoryRateLimiter(THREE_PER_MINUTE)
+async def test_reaching_the_limit_refuses_until_the_oldest_hit_leaves_the_window(
+    make_limiter: MakeLimiter,
+) -> None:
+    limiter = await make_limiter(THREE_PER_MINUTE)
     await _hit(limiter, "k", 0, 10, 20)
     assert await limiter.retry_after_s("k", now=30) == 30
     assert await limiter.retry_after_s("k", now=59.5) == 0.5
 
 
-async def test_allowed_again_once_the_window_has_passed() -> None:
-    limiter = InMemoryRateLimiter(THREE_PER_MINUTE)
+async def test_allowed_again_once_the_window_has_passed(make_limiter: MakeLimiter) -> None:
+    limiter = await make_limiter(THREE_PER_MINUTE)
     await _hit(limiter, "k", 0, 10, 20)
     assert await limiter.retry_after_s("k", now=60) == 0
     await limiter.hit("k", now=60)
@@ -36,22 +75,24 @@ async def test_allowed_again_once_the_window_has_passed() -> None:
     assert await limiter.retry_after_s("k", now=61) == 9
 
 
-async def test_the_window_slides_rather_than_resetting_on_a_boundary() -> None:
-    limiter = InMemoryRateLimiter(THREE_PER_MINUTE)
+async def test_the_window_slides_rather_than_resetting_on_a_boundary(
+    make_limiter: MakeLimiter,
+) -> None:
+    limiter = await make_limiter(THREE_PER_MINUTE)
     await _hit(limiter, "k", 50, 55, 58)
     # A fixed one-minute bucket would reset at 60; the sliding window still counts them.
     assert await limiter.retry_after_s("k", now=61) == 49
 
 
-async def test_keys_are_counted_apart() -> None:
-    limiter = InMemoryRateLimiter(THREE_PER_MINUTE)
+async def test_keys_are_counted_apart(make_limiter: MakeLimiter) -> None:
+    limiter = await make_limiter(THREE_PER_MINUTE)
     await _hit(limiter, "a", 0, 1, 2)
     assert await limiter.retry_after_s("a", now=3) > 0
     assert await limiter.retry_after_s("b", now=3) == 0
 
 
-async def test_clear_forgets_a_key() -> None:
-    limiter = InMemoryRateLimiter(THREE_PER_MINUTE)
+async def test_clear_forgets_a_key(make_limiter: MakeLimiter) -> None:
+    limiter = await make_limiter(THREE_PER_MINUTE)
     await _hit(limiter, "k", 0, 1, 2)
     await limiter.clear("k")
     assert await limiter.retry_after_s("k", now=3) == 0
