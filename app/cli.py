@@ -9,17 +9,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app import __version__
 from app.agents.models import StaffRole
 from app.demo import AGENTS, DEMO_LOGINS, DEMO_PASSWORD, SeedReport, seed_demo
-from app.settings import Settings, SettingsError, load_settings, redact_url
+from app.settings import Settings, SettingsError, load_settings, redact_url, resolve_secret_key
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+DEFAULT_WORKERS = 1
+# What each worker process imports: it reads the settings from the environment itself.
+ASGI_FACTORY = "app.asgi:app_from_environment"
 
 
 class CommandError(Exception):
@@ -57,6 +62,14 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="seed the demo centre first")
     serve.add_argument("--host", help="address to listen on (default: SWITCHBOARD_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (default: SWITCHBOARD_PORT)")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help="server processes sharing the port; more than 1 needs REDIS_URL and PostgreSQL "
+        f"(default: {DEFAULT_WORKERS})",
+    )
     serve.set_defaults(handler=_serve)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
@@ -84,6 +97,16 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _configure_simulate(parser: argparse.ArgumentParser) -> None:
     from app.simulation.command import configure_parser, run
 
@@ -108,28 +131,21 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.demo and settings.is_production:
         raise CommandError("--demo is refused in production: the demo logins are public")
+    workers: int = args.workers
+    if workers > 1:
+        _check_shared_backends(settings, workers)
     _run_migrations(settings)
     if args.demo:
         report = asyncio.run(_seed(settings))
         _print_demo_banner(settings, report.total)
+    if workers > 1:
+        return _serve_workers(settings, workers)
 
     import uvicorn
 
     from app.main import create_app
 
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        ws="websockets-sansio",
-        # Behind a load balancer the client's own address (for rate limits and logs) comes
-        # from X-Forwarded-For, trusted only from the configured proxies.
-        proxy_headers=settings.forwarded_allow_ips is not None,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    config = uvicorn.Config(create_app(settings), **_uvicorn_options(settings))
     server = uvicorn.Server(config)
     try:
         server.run()
@@ -137,6 +153,52 @@ def _serve(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
     # uvicorn exits quietly when start-up fails (port taken, lifespan error); say so.
     return 0 if server.started else EXIT_FAILURE
+
+
+def _check_shared_backends(settings: Settings, workers: int) -> None:
+    if settings.redis_url is None or settings.database_backend != "postgresql":
+        raise CommandError(
+            f"--workers {workers} needs REDIS_URL and a PostgreSQL DATABASE_URL: processes "
+            "share routing through them (the embedded SQLite database and in-process bus "
+            "serve one process)"
+        )
+
+
+def _serve_workers(settings: Settings, workers: int) -> int:
+    """Run `workers` processes on one socket, each building its own app from the environment."""
+    import uvicorn
+
+    # Each worker re-reads the environment: make the command-line overrides part of it, and
+    # make a generated secret key exist before the workers race to create it.
+    os.environ["SWITCHBOARD_HOST"] = settings.host
+    os.environ["SWITCHBOARD_PORT"] = str(settings.port)
+    resolve_secret_key(settings)
+    try:
+        uvicorn.run(ASGI_FACTORY, factory=True, workers=workers, **_uvicorn_options(settings))
+    except SystemExit as exc:
+        # uvicorn logs why (e.g. the port is taken) and exits; keep our one-line contract.
+        if exc.code in (None, 0):
+            return 0
+        raise CommandError(
+            f"cannot listen on {settings.host}:{settings.port}: see the error logged above"
+        ) from None
+    return 0
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options both the one-process and the many-worker paths run with."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "lifespan": "on",
+        "ws": "websockets-sansio",
+        # Behind a load balancer the client's own address (for rate limits and logs) comes
+        # from X-Forwarded-For, trusted only from the configured proxies.
+        "proxy_headers": settings.forwarded_allow_ips is not None,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -58,14 +58,19 @@ def test_serve_answers_readyz_on_a_free_port(tmp_path: Path, free_port: int) -> 
 
 
 def _wait_for_ready(url: str, timeout_s: float) -> httpx.Response:
+    # The routing writer may still be starting once the port answers: /readyz says 503 until
+    # it runs, so keep asking until it is ready or the time is up.
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return httpx.get(url, timeout=2)
+            response = httpx.get(url, timeout=2)
         except httpx.TransportError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.1)
+        else:
+            if response.status_code != 503 or time.monotonic() > deadline:
+                return response
+        time.sleep(0.1)
 
 
 def test_an_unparseable_database_url_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -143,3 +148,93 @@ def test_demo_seeding_is_refused_in_production(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "refused in production" in result.stderr
+
+
+def test_several_workers_are_refused_without_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw@127.0.0.1:1/switchboard")
+    assert main(["serve", "--workers", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("switchboard: --workers 2 needs REDIS_URL and a PostgreSQL DATABASE_URL")
+
+
+def test_several_workers_are_refused_on_sqlite_even_with_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in _sqlite_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    assert main(["serve", "--workers", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "--workers 3 needs REDIS_URL and a PostgreSQL DATABASE_URL" in err
+    # Refused before anything is touched: no database file was made.
+    assert not (tmp_path / "data" / "cli.db").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_workers_below_one_is_a_usage_error(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--workers", value])
+    assert exited.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_several_workers_run_uvicorn_on_the_factory_with_the_overrides_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    from app import cli
+
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw@127.0.0.1:1/switchboard")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("SWITCHBOARD_FORWARDED_ALLOW_IPS", "10.0.0.5")
+    # Set through monkeypatch so that what `serve` exports is undone after the test.
+    monkeypatch.setenv("SWITCHBOARD_HOST", "127.0.0.1")
+    monkeypatch.setenv("SWITCHBOARD_PORT", "8000")
+    migrated: list[str] = []
+    monkeypatch.setattr(cli, "_run_migrations", lambda settings: migrated.append("head"))
+    calls: list[tuple[object, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+
+    assert main(["serve", "--workers", "4", "--host", "0.0.0.0", "--port", "9123"]) == 0
+
+    assert migrated == ["head"]
+    [(target, options)] = calls
+    assert target == "app.asgi:app_from_environment"
+    assert options["factory"] is True
+    assert options["workers"] == 4
+    assert (options["host"], options["port"]) == ("0.0.0.0", 9123)
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"] == "10.0.0.5"
+    assert options["ws"] == "websockets-sansio"
+    assert (os.environ["SWITCHBOARD_HOST"], os.environ["SWITCHBOARD_PORT"]) == ("0.0.0.0", "9123")
+    # A generated secret key exists before the workers start, so they all share it.
+    assert (tmp_path / "data" / "secret_key").exists()
+
+
+def test_app_from_environment_builds_the_app_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from fastapi import FastAPI
+
+    from app.asgi import app_from_environment
+
+    for name, value in _sqlite_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SWITCHBOARD_LOG_LEVEL", "warning")
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+
+    application = app_from_environment()
+
+    assert isinstance(application, FastAPI)
+    assert application.url_path_for("get_readyz") == "/readyz"
+    # Logging was set up from the environment's settings, as each worker process needs.
+    assert root.level == logging.WARNING
