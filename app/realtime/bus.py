@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -37,6 +37,8 @@ class Bus(Protocol):
     """Publish bytes on a named channel; subscribe to channels; say whether it answers."""
 
     async def publish(self, channel: str, payload: bytes) -> None: ...
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None: ...
 
     async def subscribe(self, *channels: str) -> Subscription: ...
 
@@ -78,6 +80,11 @@ class InProcessBus:
                 # A consumer that stopped reading must not stall everyone else.
                 logger.warning("bus subscriber on %s is not keeping up; closing it", channel)
                 self._remove(subscription)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish each (channel, payload) in order."""
+        for channel, payload in messages:
+            await self.publish(channel, payload)
 
     async def subscribe(self, *channels: str) -> Subscription:
         """Start receiving messages published on `channels` from now on."""
@@ -140,6 +147,18 @@ class RedisBus:
         """Send to every process subscribed to `channel`."""
         try:
             await self._redis.publish(self._prefix + channel, payload)
+        except (OSError, RedisError) as exc:
+            raise BusUnavailableError(f"redis: {exc}") from exc
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish each (channel, payload) in order, in one round trip."""
+        if not messages:
+            return
+        pipeline = self._redis.pipeline(transaction=False)
+        for channel, payload in messages:
+            pipeline.publish(self._prefix + channel, payload)
+        try:
+            await pipeline.execute()
         except (OSError, RedisError) as exc:
             raise BusUnavailableError(f"redis: {exc}") from exc
 

@@ -138,6 +138,7 @@ def bus_publisher(bus: Bus, webhooks: WebhookDispatcher | None = None) -> Publis
     async def publish(stored: Sequence[StoredEvent]) -> None:
         if webhooks is not None and stored:
             webhooks.notify()
+        messages: list[tuple[str, bytes]] = []
         for event in stored:
             payload = json.dumps(
                 {
@@ -147,10 +148,12 @@ def bus_publisher(bus: Bus, webhooks: WebhookDispatcher | None = None) -> Publis
                     "data": event.data,
                 }
             ).encode()
-            await bus.publish(ALL_EVENTS_CHANNEL, payload)
+            messages.append((ALL_EVENTS_CHANNEL, payload))
             if event.interaction_id is not None:
-                await bus.publish(f"interaction.{event.interaction_id}", payload)
+                messages.append((f"interaction.{event.interaction_id}", payload))
             if event.agent_id is not None:
-                await bus.publish(f"agent.{event.agent_id}", payload)
+                messages.append((f"agent.{event.agent_id}", payload))
+        # One round trip for the whole batch: the writer waits for it before answering.
+        await bus.publish_many(messages)
 
     return publish

@@ -77,6 +77,17 @@ async def test_one_subscription_can_listen_on_several_channels(bus: Bus) -> None
     await subscription.close()
 
 
+async def test_a_batch_published_at_once_arrives_in_order_on_each_channel(bus: Bus) -> None:
+    everything = await bus.subscribe("events")
+    agent = await bus.subscribe("agent.7")
+    batch = [("events", b"1"), ("agent.7", b"1"), ("events", b"2"), ("agent.7", b"2")]
+    await bus.publish_many(batch)
+    assert await _take(everything, 2) == [("events", b"1"), ("events", b"2")]
+    assert await _take(agent, 2) == [("agent.7", b"1"), ("agent.7", b"2")]
+    await everything.close()
+    await agent.close()
+
+
 async def test_ping_answers_while_the_bus_is_up(bus: Bus) -> None:
     await bus.ping()
 
