@@ -140,7 +140,7 @@ async def applied_results(session: AsyncSession, request_ids: Sequence[str]) -> 
     rows = await session.execute(
         select(AppliedRequest.id, AppliedRequest.result).where(AppliedRequest.id.in_(request_ids))
     )
-    return {request_id: result for request_id, result in rows.tuples()}
+    return {row.id: row.result for row in rows}
 
 
 async def stored_idempotency_keys(

@@ -156,6 +156,8 @@ class StreamConsumer:
         self._consumer = consumer
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Entries being served now: a re-claim after a read error must not serve them twice.
+        self._serving: set[bytes] = set()
 
     async def run(self) -> None:
         """Take over what earlier writers left pending, then serve new requests until cancelled."""
@@ -213,13 +215,17 @@ class StreamConsumer:
     async def _spawn(self, message_id: bytes, fields: dict[bytes, bytes]) -> None:
         # Requests start in stream order (each reaches the writer's inbox before the next
         # starts) but are answered concurrently, so the writer can batch them.
+        if message_id in self._serving:
+            return
         await self._slots.acquire()
+        self._serving.add(message_id)
         task = asyncio.create_task(self._serve(message_id, fields))
         self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        task.add_done_callback(lambda done: self._finished(done, message_id))
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[None], message_id: bytes) -> None:
         self._tasks.discard(task)
+        self._serving.discard(message_id)
         self._slots.release()
 
     async def _serve(self, message_id: bytes, fields: dict[bytes, bytes]) -> None:

@@ -323,11 +323,18 @@ class RoutingWorker:
         used = await stored_idempotency_keys(session, records)
         rest: list[_Request] = []
         in_batch: set[tuple[str, str]] = set()
+        first_by_id: dict[str, _Request] = {}
         for request in batch:
             if request.request_id in applied:
                 stored = applied[request.request_id]
                 _settle(request, Outcome([], stored["response"], stored["refused"], replayed=True))
                 continue
+            if request.request_id is not None:
+                first = first_by_id.setdefault(request.request_id, request)
+                if first is not request:
+                    # The same request twice in one batch: answered with the first one's result.
+                    _follow(first.future, request.future)
+                    continue
             record = request.new_interaction.idempotency if request.new_interaction else None
             if record is None:
                 rest.append(request)
@@ -485,6 +492,21 @@ def _settle(request: _Request, outcome: Outcome | Exception) -> None:
         request.future.set_exception(outcome)
     else:
         request.future.set_result(outcome)
+
+
+def _follow(first: asyncio.Future[Outcome], repeat: asyncio.Future[Outcome]) -> None:
+    def copy(done: asyncio.Future[Outcome]) -> None:
+        if repeat.done():
+            return
+        if done.cancelled():
+            repeat.cancel()
+        elif (error := done.exception()) is not None:
+            repeat.set_exception(error)
+        else:
+            outcome = done.result()
+            repeat.set_result(Outcome([], outcome.response, outcome.refused, replayed=True))
+
+    first.add_done_callback(copy)
 
 
 def _replay_idempotent(

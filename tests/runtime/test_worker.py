@@ -176,3 +176,29 @@ async def test_a_stopped_worker_refuses_requests(
     await writer.stop()
     with pytest.raises(WorkerStoppedError):
         await writer.submit(c.Tick())
+
+
+async def test_a_request_id_seen_before_is_answered_again_without_applying_it(
+    worker: tuple[RoutingWorker, FakeClock, Published],
+) -> None:
+    writer, _, published = worker
+    arrive, new = _arrival()
+    first = await writer.submit(arrive, new_interaction=new, request_id="req-1")
+    again = await writer.submit(arrive, new_interaction=new, request_id="req-1")
+    assert again.replayed and again.result() == first.result()
+    created = [event for event in published.events if event.type == "interaction.created"]
+    assert len(created) == 1
+
+
+async def test_the_same_request_twice_in_one_batch_is_applied_once_and_answered_alike(
+    worker: tuple[RoutingWorker, FakeClock, Published],
+) -> None:
+    writer, _, published = worker
+    command = c.SetAgentState(AGENT, AgentState.AVAILABLE)
+    first, second = await asyncio.gather(
+        writer.submit(command, request_id="dup"), writer.submit(command, request_id="dup")
+    )
+    assert first.result() == second.result()
+    assert second.replayed
+    changes = [event for event in published.events if event.type == "agent.state_changed"]
+    assert len(changes) == 1
