@@ -19,6 +19,7 @@ from app.errors import install_error_handlers
 from app.interactions.service import build_created
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.realtime.bus import create_bus
+from app.realtime.redis_client import open_redis
 from app.runtime import recovery
 from app.runtime.host import WriterHost
 from app.runtime.node import ClusterNode, EmbeddedNode, RoutingNode
@@ -115,7 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
 def _redis_client(settings: Settings) -> Redis | None:
     if not settings.redis_url:
         return None
-    return Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    return open_redis(settings.redis_url, socket_timeout=2)
 
 
 def _routing_node(

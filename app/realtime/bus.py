@@ -17,6 +17,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from app.realtime.redis_client import open_redis
+
 logger = logging.getLogger(__name__)
 SUBSCRIBER_BUFFER = 10_000
 
@@ -138,9 +140,9 @@ class RedisBus:
     """The bus across processes, on Redis pub/sub; channel names get a common prefix."""
 
     def __init__(self, url: str, *, prefix: str = "switchboard:") -> None:
-        self._redis: Redis = Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=None, health_check_interval=30
-        )
+        # Subscriptions wait for messages indefinitely (no read timeout), and each holds a
+        # connection of its own for as long as it lives, hence the larger pool.
+        self._redis: Redis = open_redis(url, socket_timeout=None, max_connections=512)
         self._prefix = prefix
 
     async def publish(self, channel: str, payload: bytes) -> None:

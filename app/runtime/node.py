@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
+from app.realtime.redis_client import open_redis
 from app.runtime.fencing import claim_fence, current_fence
 from app.runtime.host import WriterHost
 from app.runtime.lease import WriterLease
@@ -109,9 +110,7 @@ class ClusterNode:
     ) -> None:
         self.node_id = node_id()
         # Blocking stream reads wait up to a second; the socket timeout must outlast them.
-        self._redis: Redis = Redis.from_url(
-            redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-        )
+        self._redis: Redis = open_redis(redis_url, socket_timeout=5)
         self._sessions = sessions
         self._worker_factory = worker_factory
         self._host_factory = host_factory

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -116,13 +117,15 @@ class StreamGateway:
 
     async def _listen_forever(self) -> None:
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(self._reply_channel)
-                self._subscribed.set()
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         self._deliver(message["data"])
+                    elif message.get("type") == "subscribe":
+                        # Only once Redis confirms can a reply reach this process.
+                        self._subscribed.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -146,6 +149,16 @@ class StreamGateway:
             future.set_result(reply)
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What the writer owes one stream entry: a reply (unless unreadable), then its ack."""
+
+    message_id: bytes
+    reply_to: str | None = None
+    request_id: str = ""
+    reply: Reply | None = None
+
+
 class StreamConsumer:
     """The writer's reader of the request stream: apply, reply, then acknowledge."""
 
@@ -158,11 +171,16 @@ class StreamConsumer:
         self._tasks: set[asyncio.Task[None]] = set()
         # Entries being served now: a re-claim after a read error must not serve them twice.
         self._serving: set[bytes] = set()
+        # Replies and acks leave in batches from one task: one round trip for many requests,
+        # and a burst of answers never needs more than one Redis connection.
+        self._answers: asyncio.Queue[_Answer] = asyncio.Queue()
+        self._reclaim_due = False
 
     async def run(self) -> None:
         """Take over what earlier writers left pending, then serve new requests until cancelled."""
         # Still rebuilding (or waiting for the database): requests stay in the stream.
         await self._host.worker.wait_running()
+        answering = asyncio.create_task(self._answer_forever(), name="writer-answers")
         try:
             while True:
                 try:
@@ -175,6 +193,7 @@ class StreamConsumer:
                     logger.warning("writer requests: %s; reading again shortly", exc)
                     await asyncio.sleep(RECONNECT_DELAY_S)
         finally:
+            answering.cancel()
             for task in list(self._tasks):
                 task.cancel()
 
@@ -191,7 +210,7 @@ class StreamConsumer:
                     claimed += 1
                     await self._spawn(message_id, fields)
                 else:
-                    await self._ack(message_id)  # trimmed away: nothing left to apply
+                    self._answers.put_nowait(_Answer(message_id))  # trimmed: just ack
             if start in (b"0-0", "0-0"):
                 break
         if claimed:
@@ -199,6 +218,9 @@ class StreamConsumer:
 
     async def _read_forever(self) -> None:
         while True:
+            if self._reclaim_due:
+                self._reclaim_due = False
+                await self._claim_pending()
             # Read as RESP2 (the default): a list of [stream, [(id, fields), ...]].
             read = await self._redis.xreadgroup(
                 GROUP,
@@ -235,26 +257,40 @@ class StreamConsumer:
             request = decode_request(json.loads(fields[b"body"]))
         except (KeyError, UnicodeDecodeError, ValueError, MalformedRequestError) as exc:
             logger.error("writer requests: dropped unreadable entry %r: %s", message_id, exc)
-            await self._ack(message_id)
+            self._answers.put_nowait(_Answer(message_id))
             return
         reply = await self._host.handle(request, request_id if changes_state(request) else None)
         if self._host.worker.fenced_out:
             # A newer writer exists and applies what this one could not: leave it pending.
             return
-        await self._reply(reply_to, request_id, reply)
-        await self._ack(message_id)
+        self._answers.put_nowait(_Answer(message_id, reply_to, request_id, reply))
 
-    async def _reply(self, channel: str, request_id: str, reply: Reply) -> None:
-        message: dict[str, Any] = {"id": request_id, "result": reply.result, "error": reply.error}
+    async def _answer_forever(self) -> None:
+        while True:
+            batch = [await self._answers.get()]
+            while not self._answers.empty() and len(batch) < READ_COUNT:
+                batch.append(self._answers.get_nowait())
+            await self._send(batch)
+
+    async def _send(self, batch: list[_Answer]) -> None:
+        pipeline = self._redis.pipeline(transaction=False)
+        for answer in batch:
+            if answer.reply_to is None or answer.reply is None:
+                continue
+            message: dict[str, Any] = {
+                "id": answer.request_id,
+                "result": answer.reply.result,
+                "error": answer.reply.error,
+            }
+            pipeline.publish(answer.reply_to, json.dumps(message))
+        pipeline.xack(stream_key(self._prefix), GROUP, *(answer.message_id for answer in batch))
         try:
-            await self._redis.publish(channel, json.dumps(message))
+            await pipeline.execute()
         except Exception as exc:
-            # The caller times out with a 503; a retry is answered from the stored result.
-            logger.warning("writer requests: reply %s not sent: %s", request_id, exc)
-
-    async def _ack(self, message_id: bytes) -> None:
-        with contextlib.suppress(Exception):
-            await self._redis.xack(stream_key(self._prefix), GROUP, message_id)
+            # Unacknowledged, the entries are claimed and served again (answered from the
+            # stored results) before the next read.
+            logger.warning("writer requests: %d answer(s) not sent: %s", len(batch), exc)
+            self._reclaim_due = True
 
 
 def _unavailable(detail: str) -> ServiceUnavailableError:
