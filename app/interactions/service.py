@@ -58,7 +58,7 @@ async def create_interaction(
     """Store and route a new interaction; returns (response, replayed from an earlier call)."""
     if idempotency_key is None:
         new, arrive, destination = await _prepare(sessions, routing, body, None)
-        return await _route(routing, new, arrive, destination), False
+        return await _route(routing, new, arrive, destination)
     record = IdempotencyRecord(principal.subject_id, idempotency_key, request_hash(body))
     async with locks.hold((record.principal_id, record.key)):
         async with sessions() as session:
@@ -70,7 +70,8 @@ async def create_interaction(
                 raise IdempotencyKeyReusedError()
             return earlier.response, True
         new, arrive, destination = await _prepare(sessions, routing, body, record)
-        return await _route(routing, new, arrive, destination), False
+        # Another process may have taken the same key meanwhile: the writer then replays it.
+        return await _route(routing, new, arrive, destination)
 
 
 async def _prepare(
@@ -131,12 +132,12 @@ async def _prepare(
 
 async def _route(
     routing: RoutingService, new: NewInteraction, arrive: c.Arrive, destination: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     created = await routing.create_interaction(arrive, new)
     if created.refused is not None:
         raise InteractionRefusedError(created.refused, destination)
     assert created.response is not None
-    return created.response
+    return created.response, created.replayed
 
 
 def build_created(new: NewInteraction, engine: Engine, events: list[e.Event]) -> dict[str, Any]:

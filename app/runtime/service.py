@@ -40,10 +40,14 @@ ALL_EVENTS_CHANNEL = "events"
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """The answer to a new interaction: the response, or why the engine refused it."""
+    """The answer to a new interaction: the response, or why the engine refused it.
+
+    `replayed`: the response is an earlier call's, found by the same Idempotency-Key.
+    """
 
     response: dict[str, Any] | None
     refused: str | None
+    replayed: bool = False
 
 
 class RoutingService:
@@ -68,7 +72,7 @@ class RoutingService:
     async def create_interaction(self, arrive: c.Arrive, new: NewInteraction) -> Created:
         """Store a new interaction and route it, in one step."""
         result = await self._call(CreateInteraction(arrive, new))
-        return Created(result["response"], result["refused"])
+        return Created(result["response"], result["refused"], bool(result.get("replayed")))
 
     async def reload_queue(self, queue_id: uuid.UUID) -> None:
         """Re-read a queue's committed configuration into the engine (or drop it if inactive)."""

@@ -78,16 +78,19 @@ class Outcome:
     why the engine refused a new interaction, if it did.
 
     `replayed` outcomes were applied by an earlier request; nothing was applied this time.
+    `key_replayed` ones answer a new call that repeated an earlier call's Idempotency-Key
+    (rather than a re-delivery of the same call), which the caller is told.
     """
 
     events: list[e.Event]
     response: dict[str, Any] | None = None
     refused: str | None = None
     replayed: bool = False
+    key_replayed: bool = False
 
     def result(self) -> dict[str, Any]:
         """The JSON answer for the caller (the same shape as a stored one)."""
-        return {"response": self.response, "refused": self.refused}
+        return {"response": self.response, "refused": self.refused, "replayed": self.key_replayed}
 
 
 @dataclass(slots=True)
@@ -517,7 +520,7 @@ def _replay_idempotent(
             "This Idempotency-Key was already used with a different request body.",
             in_flight=False,
         )
-    return Outcome([], stored_response, replayed=True)
+    return Outcome([], stored_response, replayed=True, key_replayed=True)
 
 
 def _fail(batch: list[_Request], error: Exception) -> None:

@@ -41,7 +41,7 @@ from app.runtime.host import WriterHost
 from app.runtime.lease import WriterLease
 from app.runtime.models import AppliedRequest, WriterFence
 from app.runtime.node import ClusterNode
-from app.runtime.persistence import NewInteraction, StoredEvent
+from app.runtime.persistence import IdempotencyRecord, NewInteraction, StoredEvent
 from app.runtime.reads import READS
 from app.runtime.requests import CreateInteraction, Execute, WriterRequest, encode_request
 from app.runtime.stream import stream_key
@@ -184,12 +184,16 @@ async def create_chat(process: Process, caller: Caller) -> dict[str, Any]:
     return body
 
 
-def new_chat(queue_id: uuid.UUID) -> CreateInteraction:
+def new_chat(
+    queue_id: uuid.UUID, idempotency: IdempotencyRecord | None = None
+) -> CreateInteraction:
     """The writer request an edge sends for a new chat in `queue_id`."""
     interaction_id = uuid.uuid4()
     return CreateInteraction(
         c.Arrive(InteractionId(str(interaction_id)), Channel.CHAT, queue_id=QueueId(str(queue_id))),
-        NewInteraction(id=interaction_id, channel=Channel.CHAT, queue_id=queue_id),
+        NewInteraction(
+            id=interaction_id, channel=Channel.CHAT, queue_id=queue_id, idempotency=idempotency
+        ),
     )
 
 
@@ -458,6 +462,23 @@ async def test_a_create_delivered_twice_on_the_stream_is_applied_once_and_answer
     )
     assert await count(sessions, created) == 1
     assert await count(sessions, select(func.count()).where(AppliedRequest.id == request_id)) == 1
+
+
+async def test_a_create_repeating_another_calls_idempotency_key_is_answered_as_a_replay(
+    processes: list[Process], redis: Redis, redis_prefix: str
+) -> None:
+    # Two processes may both miss the key in the database; the writer then answers the later
+    # call with the earlier response, and says so (the Idempotent-Replayed header).
+    writer, _ = writer_and_standby(processes)
+    queue_id = await add_queue(writer.app, "UI", {"ui": 1})
+    record = IdempotencyRecord("caller-1", "key-1", "hash-1")
+    first, second = new_chat(queue_id, record), new_chat(queue_id, record)
+    async with RawSender(redis, redis_prefix) as sender:
+        original = await sender.send(uuid.uuid4().hex, first)
+        repeat = await sender.send(uuid.uuid4().hex, second)
+    assert original["result"]["replayed"] is False
+    assert repeat["result"]["replayed"] is True
+    assert repeat["result"]["response"] == original["result"]["response"]
 
 
 async def test_a_cancel_delivered_twice_on_the_stream_is_applied_once_and_answered_alike(
