@@ -6,9 +6,14 @@ subprocess on 127.0.0.1, sends the same closed-loop load to both (N requests, C 
 and prints creates per second, p50/p99 latency and the ratio to the bare figure. Both servers
 run side by side and the loads alternate for several rounds; rates are medians.
 
+With Redis reachable it also measures PostgreSQL + Redis with 1 and with 2 worker processes
+(`serve --workers N`, the bare app with as many uvicorn workers): one process is the routing
+writer, the other sends its requests to it over the Redis stream.
+
     .venv/bin/python benchmarks/api_create.py [--requests 3000] [--concurrency 32] [--rounds 3]
-                                               [--json]
+                                               [--json] [--processes 1,2]
                                                [--postgres-url postgresql://postgres@127.0.0.1/postgres]
+                                               [--redis-url redis://127.0.0.1:6379/15]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import redis
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,8 +73,21 @@ def main() -> None:
     """Run the benchmark on each backend and print a table (or JSON)."""
     options = _parse()
     results = [run_backend("sqlite", None, options)]
-    if options.postgres_url and _postgres_reachable(options.postgres_url):
+    if options.postgres_url and postgres_reachable(options.postgres_url):
         results.append(run_backend("postgresql", options.postgres_url, options))
+        if options.redis_url and redis_reachable(options.redis_url):
+            for processes in options.processes:
+                results.append(
+                    run_backend(
+                        "postgresql",
+                        options.postgres_url,
+                        options,
+                        redis_url=options.redis_url,
+                        processes=processes,
+                    )
+                )
+        elif options.redis_url:
+            print(f"# Redis at {options.redis_url} not reachable: skipped", file=sys.stderr)
     elif options.postgres_url:
         print(f"# PostgreSQL at {options.postgres_url} not reachable: skipped", file=sys.stderr)
     if options.json:
@@ -92,13 +111,42 @@ def _parse() -> argparse.Namespace:
         ),
         help="PostgreSQL server to create scratch databases on ('' to skip)",
     )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("SWITCHBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        help="Redis for the multi-process runs ('' to skip them)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1, 2],
+        help="worker processes to measure with Redis, comma-separated (default 1,2)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser.parse_args()
 
 
-def run_backend(backend: str, server_url: str | None, options: argparse.Namespace) -> Result:
-    """Measure the service and the bare endpoint on one backend."""
+def run_backend(
+    backend: str,
+    server_url: str | None,
+    options: argparse.Namespace,
+    *,
+    redis_url: str | None = None,
+    processes: int = 1,
+) -> Result:
+    """Measure the service and the bare endpoint on one backend (with Redis: N processes)."""
     bare_command = ["-m", "uvicorn", "benchmarks.bare_app:create_app", "--factory"]
+    service_command = ["-m", "app.cli", "serve"]
+    cluster_env: dict[str, str] = {}
+    if redis_url:
+        bare_command += ["--workers", str(processes)]
+        service_command += ["--workers", str(processes)]
+        cluster_env = {
+            "REDIS_URL": redis_url,
+            "SWITCHBOARD_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:",
+            "SWITCHBOARD_SECRET_KEY": uuid.uuid4().hex * 2,
+        }
+        backend = f"pg+redis x{processes}"
     rates: list[float] = []
     bare_rates: list[float] = []
     latencies: list[float] = []
@@ -106,10 +154,10 @@ def run_backend(backend: str, server_url: str | None, options: argparse.Namespac
         _database(backend, server_url) as service_url,
         _database(backend, server_url) as bare_url,
     ):
-        api_key = asyncio.run(_prepare_service_database(service_url))
+        api_key = asyncio.run(prepare_service_database(service_url))
         headers = {"X-API-Key": api_key}
         with (
-            _serve(["-m", "app.cli", "serve"], {"DATABASE_URL": service_url}) as base,
+            _serve(service_command, {"DATABASE_URL": service_url, **cluster_env}) as base,
             _serve(bare_command, {"BARE_DATABASE_URL": bare_url}) as bare_base,
         ):
             # Alternate the two, so that a noisy moment of the machine hits both alike.
@@ -131,7 +179,7 @@ def run_backend(backend: str, server_url: str | None, options: argparse.Namespac
     )
 
 
-async def _prepare_service_database(database_url: str) -> str:
+async def prepare_service_database(database_url: str) -> str:
     await asyncio.to_thread(upgrade, database_url)
     engine = create_engine(database_url)
     key = generate_api_key()
@@ -219,15 +267,17 @@ def _database(backend: str, server_url: str | None) -> Iterator[str]:
         return
     assert server_url is not None
     name = f"switchboard_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(run_admin_statement(server_url, f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(server_url).set(drivername="postgresql+asyncpg", database=name)
         yield url.render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(
+            run_admin_statement(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        )
 
 
-async def _admin(server_url: str, statement: str) -> None:
+async def run_admin_statement(server_url: str, statement: str) -> None:
     url = make_url(server_url)
     connection = await asyncpg.connect(
         host=url.host or "127.0.0.1",
@@ -242,9 +292,20 @@ async def _admin(server_url: str, statement: str) -> None:
         await connection.close()
 
 
-def _postgres_reachable(server_url: str) -> bool:
+def redis_reachable(redis_url: str) -> bool:
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     try:
-        asyncio.run(_admin(server_url, "SELECT 1"))
+        client.ping()
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+    return True
+
+
+def postgres_reachable(server_url: str) -> bool:
+    try:
+        asyncio.run(run_admin_statement(server_url, "SELECT 1"))
     except (OSError, asyncpg.PostgresError):
         return False
     return True
@@ -252,7 +313,7 @@ def _postgres_reachable(server_url: str) -> bool:
 
 @contextmanager
 def _serve(arguments: list[str], env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
         environment = {
             **os.environ,
@@ -268,6 +329,8 @@ def _serve(arguments: list[str], env: dict[str, str]) -> Iterator[str]:
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_until_listening(port, process)
+            if "app.cli" in arguments:
+                wait_until_ready(base)
             yield base
         finally:
             process.terminate()
@@ -286,7 +349,20 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start in time")
 
 
-def _free_port() -> int:
+def wait_until_ready(base: str) -> None:
+    # With several workers each answers for itself: wait for a run of ready answers.
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    ready_in_a_row = 0
+    while time.monotonic() < deadline and ready_in_a_row < 8:
+        ready = httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+        ready_in_a_row = ready_in_a_row + 1 if ready else 0
+        time.sleep(0.05)
+    if ready_in_a_row < 8:
+        raise RuntimeError("service did not become ready in time")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -302,17 +378,17 @@ def _percentile(values: list[float], percent: int) -> float:
 def _print_table(results: list[Result], options: argparse.Namespace) -> None:
     print(
         f"POST /api/v1/interactions, {options.requests} requests, "
-        f"{options.concurrency} in flight, one process, loopback; "
+        f"{options.concurrency} in flight, loopback; "
         f"median of {options.rounds} alternating rounds"
     )
     header = (
-        f"{'backend':<11} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'bare/s':>9} {'ratio':>6}"
+        f"{'backend':<15} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'bare/s':>9} {'ratio':>6}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r.backend:<11} {r.creates_per_s:>10.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
+            f"{r.backend:<15} {r.creates_per_s:>10.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
             f"{r.bare_creates_per_s:>9.1f} {r.ratio:>6.2f}"
         )
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import JSON, Column, DateTime, MetaData, Table, Uuid, insert
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from app.db.session import create_engine
 
@@ -34,8 +35,11 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all)
+        except (ProgrammingError, IntegrityError):
+            pass  # another worker process created the table at the same moment
         yield
         await engine.dispose()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.api_create import _prepare_service_database
+from benchmarks.api_create import prepare_service_database
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def _wait_ready(url: str, timeout_s: float = 30) -> None:
 
 def test_waiting_interactions_survive_kill_9_in_order(tmp_path: Path, free_port: int) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
-    api_key = asyncio.run(_prepare_service_database(database_url))
+    api_key = asyncio.run(prepare_service_database(database_url))
     env = {"DATABASE_URL": database_url, "SWITCHBOARD_DATA_DIR": str(tmp_path / "data")}
     headers = {"X-API-Key": api_key}
     base = f"http://127.0.0.1:{free_port}/api/v1/interactions"
