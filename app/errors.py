@@ -36,6 +36,7 @@ class AppError(Exception):
         title: str | None = None,
         errors: Sequence[dict[str, str]] = (),
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -44,6 +45,8 @@ class AppError(Exception):
         self.title = title or self.title
         self.errors = list(errors)
         self.headers = headers or {}
+        # More members of the problem body, e.g. a closed queue's opening hours.
+        self.extra = extra or {}
 
 
 class NotFoundError(AppError):
@@ -122,6 +125,7 @@ async def _handle_app_error(request: Request, exc: Exception) -> JSONResponse:
         detail=exc.detail,
         errors=exc.errors,
         headers=exc.headers,
+        extra=exc.extra,
     )
 
 

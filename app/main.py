@@ -7,27 +7,45 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
+from app.agents.desk import router as desk_router
 from app.api import health
 from app.api.router import api_router
-from app.auth.rate_limit import LoginThrottle
+from app.auth.rate_limit import (
+    InMemoryRateLimiter,
+    Limit,
+    LoginThrottle,
+    RateLimiter,
+    RedisRateLimiter,
+)
+from app.channels.chat.places import REFRESH_EVERY_S as PLACES_EVERY_S
+from app.channels.chat.places import PlaceTracker
+from app.channels.chat.socket import router as chat_socket_router
 from app.db.session import create_engine, create_session_factory
 from app.errors import install_error_handlers
+from app.interactions.follow_ups import CHECK_EVERY_S as FOLLOW_UPS_EVERY_S
+from app.interactions.follow_ups import FollowUpScheduler
 from app.interactions.service import build_created
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.realtime.bus import create_bus
+from app.realtime.grace import CHECK_EVERY_S as GRACE_EVERY_S
+from app.realtime.grace import GraceKeeper
+from app.realtime.hub import Hub
 from app.realtime.redis_client import open_redis
 from app.runtime import recovery
 from app.runtime.host import WriterHost
 from app.runtime.node import ClusterNode, EmbeddedNode, RoutingNode
+from app.runtime.periodic import PeriodicTask
 from app.runtime.reads import READS
 from app.runtime.service import RoutingService, bus_publisher, write_outbox
 from app.runtime.worker import RoutingWorker
 from app.settings import Settings, resolve_secret_key
 from app.state import Resources
+from app.web.router import STATIC_DIR
 from app.web.router import router as web_router
 from app.webhooks.dispatcher import WebhookDispatcher
 
@@ -65,7 +83,9 @@ def create_app(settings: Settings) -> FastAPI:
             if throttle_redis is None
             else LoginThrottle.on_redis(throttle_redis, prefix=settings.redis_prefix)
         )
-        app.state.resources = Resources(
+        hub = Hub(bus)
+        routing = RoutingService(node)
+        resources = app.state.resources = Resources(
             settings=settings,
             secret_key=secret_key,
             engine=engine,
@@ -74,12 +94,19 @@ def create_app(settings: Settings) -> FastAPI:
                 engine.execution_options(isolation_level="AUTOCOMMIT")
             ),
             bus=bus,
-            routing=RoutingService(node),
+            routing=routing,
             webhooks=webhooks,
+            hub=hub,
+            places=PlaceTracker(routing),
+            chat_starts=_chat_starts(settings, throttle_redis),
             login_throttle=login_throttle,
         )
         await webhooks.start()
+        await hub.start()
         await node.start()
+        chores = _chores(resources)
+        for chore in chores:
+            chore.start()
         logger.info(
             "switchboard %s ready: database=%s bus=%s role=%s",
             __version__,
@@ -90,7 +117,10 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            for chore in chores:
+                await chore.stop()
             await node.stop()
+            await hub.stop()
             if throttle_redis is not None:
                 await throttle_redis.aclose()
             await webhooks.stop()
@@ -109,8 +139,35 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(chat_socket_router)
+    app.include_router(desk_router)
     app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _chat_starts(settings: Settings, redis: Redis | None) -> RateLimiter:
+    limit = Limit(settings.chat_starts_per_address, settings.chat_start_window_s)
+    if redis is None:
+        return InMemoryRateLimiter(limit)
+    # Shared by every process, like the log-in throttle.
+    return RedisRateLimiter(redis, limit, prefix=settings.redis_prefix)
+
+
+def _chores(resources: Resources) -> list[PeriodicTask]:
+    """Background rounds: places in line from every process; chores that act on shared
+    state (grace periods, follow-ups) only where the routing writer runs."""
+
+    def writing() -> bool:
+        return resources.routing.role == "writer"
+
+    return [
+        PeriodicTask("chat-places", PLACES_EVERY_S, resources.places.refresh),
+        PeriodicTask("socket-grace", GRACE_EVERY_S, GraceKeeper(resources).check_once, writing),
+        PeriodicTask(
+            "follow-ups", FOLLOW_UPS_EVERY_S, FollowUpScheduler(resources).check_once, writing
+        ),
+    ]
 
 
 def _redis_client(settings: Settings) -> Redis | None:

@@ -13,8 +13,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -51,6 +59,16 @@ class LogLevel(StrEnum):
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message is one line that names it."""
+
+
+class ChatTopic(BaseModel):
+    """One choice of the pre-chat form's topic list, and the queue it leads to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: Annotated[str, Field(min_length=1, max_length=100)]
+    queue: Annotated[str, Field(min_length=1, max_length=100)]
+    labels: dict[str, str] = {}
 
 
 class Settings(BaseSettings):
@@ -91,6 +109,26 @@ class Settings(BaseSettings):
     # Addresses of the proxies whose X-Forwarded-For is trusted (e.g. "10.0.0.5" or "*").
     forwarded_allow_ips: str | None = None
     max_request_body_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = 1024 * 1024
+    # Web chat: the languages offered on the pre-chat form (codes, comma-separated).
+    chat_languages: Annotated[list[str], NoDecode] = ["en", "es"]
+    # Web chat topics as JSON, [{"key": "claims", "queue": "Unemployment Insurance",
+    # "labels": {"en": "My claim", "es": "Mi reclamo"}}]; none = one topic per active queue.
+    chat_topics: list[ChatTopic] = []
+    chat_message_max_chars: Annotated[int, Field(ge=1, le=20_000)] = 2000
+    # New chats allowed per client address within the window (a script cannot flood queues).
+    chat_starts_per_address: Annotated[int, Field(ge=1, le=100_000)] = 10
+    chat_start_window_s: Annotated[float, Field(gt=0, le=86_400)] = 600.0
+    # A waiting claimant with no socket for this long is marked abandoned.
+    chat_grace_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    # An agent desk with no socket for this long is set offline and its chats re-routed.
+    desk_grace_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
+
+    @field_validator("chat_languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.auth.rate_limit import LoginThrottle
+from app.auth.rate_limit import InMemoryRateLimiter, Limit, LoginThrottle, RateLimiter
+from app.channels.chat.places import PlaceTracker
 from app.interactions.idempotency import KeyedLocks
 from app.realtime.bus import Bus
+from app.realtime.hub import Hub
 from app.runtime.service import RoutingService
 from app.settings import Settings
 from app.webhooks.dispatcher import WebhookDispatcher
@@ -29,6 +31,12 @@ class Resources:
     bus: Bus
     routing: RoutingService
     webhooks: WebhookDispatcher
+    hub: Hub
+    places: PlaceTracker
+    # New web chats per client address (shared through Redis with scale-out).
+    chat_starts: RateLimiter = field(
+        default_factory=lambda: InMemoryRateLimiter(Limit(max_hits=10, window_s=600))
+    )
     idempotency_locks: KeyedLocks = field(default_factory=KeyedLocks)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle.in_memory)
 

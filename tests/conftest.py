@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
@@ -203,6 +204,24 @@ def free_port() -> Iterator[int]:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     yield port
+
+
+@pytest.fixture
+async def live_url(app: FastAPI, free_port: int) -> AsyncIterator[str]:
+    """`app` served by a real uvicorn server on 127.0.0.1 (for websocket tests): host:port."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or serving.done():
+            break
+        await asyncio.sleep(0.01)
+    assert server.started, "the test server did not start"
+    yield f"127.0.0.1:{free_port}"
+    server.should_exit = True
+    await asyncio.wait_for(serving, 10)
 
 
 @dataclass(frozen=True)

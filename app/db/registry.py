@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from app.agents.models import AgentSkill, Staff
 from app.auth.models import ApiKey, RefreshToken
+from app.canned.models import CannedResponse
 from app.db.base import Base
 from app.interactions.models import (
     Disposition,
+    FollowUp,
     IdempotencyKey,
     Interaction,
     InteractionDisposition,
@@ -14,6 +16,7 @@ from app.interactions.models import (
     Message,
 )
 from app.queues.models import Queue, QueueSkill
+from app.realtime.models import SocketPresence
 from app.runtime.models import AgentPresence
 from app.skills.models import Skill
 from app.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -23,7 +26,9 @@ __all__ = [
     "AgentSkill",
     "ApiKey",
     "Base",
+    "CannedResponse",
     "Disposition",
+    "FollowUp",
     "IdempotencyKey",
     "Interaction",
     "InteractionDisposition",
@@ -33,6 +38,7 @@ __all__ = [
     "QueueSkill",
     "RefreshToken",
     "Skill",
+    "SocketPresence",
     "Staff",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -82,3 +82,19 @@ class NaiveTimeError(AppError):
             "Times need a UTC offset, e.g. 2026-11-23T09:00:00Z.",
             errors=[{"field": field, "message": "needs a time zone offset"}],
         )
+
+
+class UnknownDispositionError(AppError):
+    """A disposition id that does not exist or is inactive."""
+
+    status = 422
+    code = "unknown_disposition"
+    title = "Unknown disposition"
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(
+            f"Unknown or inactive dispositions: {', '.join(ids)}.",
+            errors=[
+                {"field": "body.disposition_ids", "message": f"unknown '{one}'"} for one in ids
+            ],
+        )

@@ -133,6 +133,8 @@ class Message(Base):
     seq: Mapped[int] = mapped_column(Integer)
     sender_kind: Mapped[SenderKind] = mapped_column(str_enum(SenderKind, "sender_kind"))
     sender_id: Mapped[str | None] = mapped_column(String(64))
+    # The name the other side saw (an agent's first name), as it was when sent.
+    author: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     # Internal notes and whispers are never shown to the customer.
     internal: Mapped[bool] = mapped_column(default=False)
@@ -166,3 +168,18 @@ class InteractionDisposition(Base):
     )
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
+
+
+class FollowUp(Base):
+    """A callback an agent promised at wrap-up: due at a time, routed back to that agent."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id"), index=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    # The callback interaction made when it fell due (None until then).
+    callback_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("interactions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=clock.utcnow)

@@ -7,11 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.pagination import PageParams, paginate
-from app.interactions.models import IdempotencyKey, Interaction, InteractionEvent
+from app.interactions.models import (
+    Disposition,
+    FollowUp,
+    IdempotencyKey,
+    Interaction,
+    InteractionDisposition,
+    InteractionEvent,
+)
 from app.routing.model import Channel, InteractionState
 from app.skills.models import Skill
 
@@ -88,3 +95,53 @@ async def find_idempotency_key(
 ) -> IdempotencyKey | None:
     """An earlier creation by the same caller with the same key."""
     return await session.get(IdempotencyKey, (principal_id, key))
+
+
+async def active_disposition_ids(session: AsyncSession, wanted: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `wanted` that are active dispositions."""
+    if not wanted:
+        return set()
+    found = await session.scalars(
+        select(Disposition.id).where(Disposition.id.in_(wanted), Disposition.active.is_(True))
+    )
+    return set(found)
+
+
+async def record_wrap_up(
+    session: AsyncSession,
+    interaction_id: uuid.UUID,
+    *,
+    disposition_ids: Sequence[uuid.UUID],
+    notes: str | None,
+    recorded_by: uuid.UUID | None,
+) -> None:
+    """Replace the interaction's dispositions and set its wrap-up notes."""
+    await session.execute(
+        delete(InteractionDisposition).where(
+            InteractionDisposition.interaction_id == interaction_id
+        )
+    )
+    session.add_all(
+        InteractionDisposition(
+            interaction_id=interaction_id, disposition_id=one, recorded_by=recorded_by
+        )
+        for one in disposition_ids
+    )
+    if notes is not None:
+        await session.execute(
+            update(Interaction).where(Interaction.id == interaction_id).values(wrap_up_notes=notes)
+        )
+
+
+def add_follow_up(
+    session: AsyncSession,
+    interaction_id: uuid.UUID,
+    *,
+    agent_id: uuid.UUID,
+    due_at: datetime,
+    note: str | None,
+) -> None:
+    """Keep a promised callback until it falls due."""
+    session.add(
+        FollowUp(interaction_id=interaction_id, agent_id=agent_id, due_at=due_at, note=note)
+    )

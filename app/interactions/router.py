@@ -13,6 +13,7 @@ from app.api.pagination import Page, PageParamsDep, next_cursor
 from app.api.problems import problems
 from app.auth.dependencies import require_roles
 from app.auth.principals import Principal, Role
+from app.channels.chat import service as chat_service
 from app.db.dependencies import SessionDep
 from app.interactions import repository, service
 from app.interactions.errors import (
@@ -27,6 +28,7 @@ from app.interactions.schemas import (
     InteractionEventRead,
     InteractionRead,
     TransferRequest,
+    WrapUpRequest,
 )
 from app.routing import commands as c
 from app.routing.model import AgentId, Channel, InteractionId, InteractionState, QueueId
@@ -190,6 +192,7 @@ async def transfer_interaction(
     body: TransferRequest,
     session: SessionDep,
     routing: RoutingDep,
+    resources: ResourcesDep,
     principal: Mover,
 ) -> InteractionRead:
     """Move an open interaction, keeping its history; an agent may move only its own."""
@@ -205,6 +208,12 @@ async def transfer_interaction(
     await routing.execute(
         c.Transfer(InteractionId(str(interaction_id)), to_queue=to_queue, to_agent=to_agent)
     )
+    if body.note is not None:
+        # Read by the receiving agent when it takes the interaction, so stored afterwards:
+        # a refused transfer leaves no stray note.
+        await chat_service.store_internal_note(
+            resources, interaction_id, principal.subject_id, principal.name, body.note
+        )
     return await _current(session, routing, interaction_id)
 
 
@@ -270,9 +279,18 @@ async def complete_interaction(
     responses=problems(*_ERRORS, described={409: "Not in wrap-up"}),
 )
 async def finish_wrap_up(
-    interaction_id: uuid.UUID, session: SessionDep, routing: RoutingDep, principal: AgentOnly
+    interaction_id: uuid.UUID,
+    session: SessionDep,
+    routing: RoutingDep,
+    principal: AgentOnly,
+    body: WrapUpRequest | None = None,
 ) -> InteractionRead:
-    """Wrap-up is done: the interaction is completed and the capacity is free again."""
+    """Wrap-up is done: its dispositions and notes are stored, the interaction is completed
+    and the capacity is free again."""
+    if body is not None:
+        await _existing(session, interaction_id)
+        await service.check_agent_holds(principal, routing, interaction_id)
+        await service.record_wrap_up(session, interaction_id, principal.subject_id, body)
     return await _act(
         session,
         routing,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -15,9 +15,11 @@ from pydantic import (
     model_validator,
 )
 
+from app import clock
 from app.routing.model import Channel, InteractionState
 
 MAX_ATTRIBUTES = 50
+MAX_FOLLOW_UP_DAYS = 90
 MAX_ATTRIBUTE_TEXT = 1000
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -177,6 +179,45 @@ class InteractionDetail(InteractionRead):
     events: list[InteractionEventRead]
 
 
+class WrapUpRequest(BaseModel):
+    """What the agent records when wrap-up is done: dispositions and notes."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "disposition_ids": ["5b0c8f4e-2a41-4c0e-9d1e-0c6f8f7c1a11"],
+                    "notes": "Reviewed work search log; RESEA appointment set for Tuesday.",
+                }
+            ]
+        },
+    )
+
+    disposition_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None = None
+    follow_up_at: datetime | None = Field(
+        None, description="A callback promised for this time (with a UTC offset, within 90 days)"
+    )
+    follow_up_note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None
+    ) = None
+
+    @field_validator("follow_up_at")
+    @classmethod
+    def _future_and_zoned(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("give a UTC offset, e.g. 2026-12-02T15:00:00-08:00")
+        now = clock.utcnow()
+        if value <= now:
+            raise ValueError("must be in the future")
+        if value > now + timedelta(days=MAX_FOLLOW_UP_DAYS):
+            raise ValueError(f"must be within {MAX_FOLLOW_UP_DAYS} days")
+        return value
+
+
 class TransferRequest(BaseModel):
     """Where to move an open interaction: a queue (id or name) or a named agent."""
 
@@ -186,6 +227,10 @@ class TransferRequest(BaseModel):
 
     queue: ShortText | None = None
     agent_id: uuid.UUID | None = None
+    note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+        | None
+    ) = Field(None, description="Warm transfer: a private note the receiving agent sees first")
 
     @model_validator(mode="after")
     def _one_target(self) -> TransferRequest:

@@ -17,11 +17,17 @@ from app.interactions.errors import (
     InteractionNotFoundError,
     InteractionRefusedError,
     QueueNotFoundError,
+    UnknownDispositionError,
     UnknownSkillError,
 )
 from app.interactions.idempotency import KeyedLocks
 from app.interactions.models import Interaction
-from app.interactions.schemas import InteractionCreate, InteractionCreated, InteractionRead
+from app.interactions.schemas import (
+    InteractionCreate,
+    InteractionCreated,
+    InteractionRead,
+    WrapUpRequest,
+)
 from app.routing import commands as c
 from app.routing import events as e
 from app.routing.engine import Engine
@@ -194,3 +200,31 @@ async def check_agent_holds(
         return
     if await routing.holder(interaction_id) != principal.subject_id:
         raise PermissionDeniedError("Agents may act only on interactions they are handling.")
+
+
+async def record_wrap_up(
+    session: AsyncSession, interaction_id: uuid.UUID, recorded_by: str, body: WrapUpRequest
+) -> None:
+    """Store the wrap-up's dispositions and notes (before wrap-up is finished)."""
+    wanted = set(body.disposition_ids)
+    active = await repository.active_disposition_ids(session, wanted)
+    unknown = sorted(str(one) for one in wanted - active)
+    if unknown:
+        raise UnknownDispositionError(unknown)
+    agent_id = as_uuid(recorded_by)
+    await repository.record_wrap_up(
+        session,
+        interaction_id,
+        disposition_ids=sorted(wanted),
+        notes=body.notes or None,
+        recorded_by=agent_id,
+    )
+    if body.follow_up_at is not None and agent_id is not None:
+        repository.add_follow_up(
+            session,
+            interaction_id,
+            agent_id=agent_id,
+            due_at=body.follow_up_at,
+            note=body.follow_up_note,
+        )
+    await session.commit()

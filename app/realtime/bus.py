@@ -54,9 +54,17 @@ class _LocalSubscription:
         self._bus = bus
         self.channels = channels
         self.inbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(SUBSCRIBER_BUFFER)
+        # Set when it fell too far behind and was dropped: its reader must learn it missed
+        # messages (and subscribe again) instead of waiting forever.
+        self.dropped = False
 
     async def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
-        while (item := await self.inbox.get()) is not None:
+        while True:
+            if self.dropped and self.inbox.empty():
+                raise BusUnavailableError("this subscriber fell behind and missed messages")
+            item = await self.inbox.get()
+            if item is None:
+                return
             yield item
 
     async def close(self) -> None:
@@ -81,6 +89,7 @@ class InProcessBus:
             except asyncio.QueueFull:
                 # A consumer that stopped reading must not stall everyone else.
                 logger.warning("bus subscriber on %s is not keeping up; closing it", channel)
+                subscription.dropped = True
                 self._remove(subscription)
 
     async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:

@@ -101,6 +101,22 @@ async def test_a_closed_in_process_bus_refuses_use() -> None:
         await bus.ping()
 
 
+async def test_an_in_process_subscriber_that_fell_behind_is_told_after_what_it_got(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("app.realtime.bus.SUBSCRIBER_BUFFER", 2)
+    bus = InProcessBus()
+    subscription = await bus.subscribe("a")
+    for number in range(3):  # the third does not fit: the subscriber is dropped
+        await bus.publish("a", str(number).encode())
+    received: list[bytes] = []
+    with pytest.raises(BusUnavailableError):
+        async with asyncio.timeout(2):
+            async for _channel, payload in subscription:
+                received.append(payload)
+    assert received == [b"0", b"1"]
+
+
 async def test_a_redis_bus_without_a_server_says_it_is_unavailable() -> None:
     bus = RedisBus("redis://127.0.0.1:1/0")
     with pytest.raises(BusUnavailableError, match="redis"):

@@ -1,0 +1,1 @@
+"""Canned responses: replies supervisors prepare and agents insert into chats."""

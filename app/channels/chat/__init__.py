@@ -1,0 +1,1 @@
+"""The claimant side of web chat: starting a chat, its messages, its websocket."""

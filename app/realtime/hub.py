@@ -1,0 +1,213 @@
+"""One bus subscription per process, fanned out to the websockets this process serves.
+
+Every process hears every routing event (channel `events`) and every chat signal (channel
+`chat`: messages, typing, read receipts, who connected) once, and hands each to the local
+listeners of the interaction or agent it concerns. A websocket never holds a Redis
+connection of its own, so thousands of sockets cost one subscription.
+
+A listener may miss frames (the bus was lost for a moment, or it fell too far behind); it
+then receives `RESYNC` and re-reads what it shows from the database, which is the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any, Final
+
+from app.realtime.bus import Bus
+
+logger = logging.getLogger(__name__)
+
+EVENTS_CHANNEL = "events"
+CHAT_CHANNEL = "chat"
+# Frames a slow socket may fall behind before it is told to resynchronise instead.
+LISTENER_BUFFER = 1_000
+RECONNECT_DELAY_S = 0.5
+
+
+class _Resync:
+    def __repr__(self) -> str:
+        return "RESYNC"
+
+
+RESYNC: Final = _Resync()
+Frame = dict[str, Any]
+
+
+def interaction_key(interaction_id: str) -> str:
+    """The listening key of one interaction."""
+    return f"interaction:{interaction_id}"
+
+
+def agent_key(agent_id: str) -> str:
+    """The listening key of one agent."""
+    return f"agent:{agent_id}"
+
+
+class Listener:
+    """What one socket hears: frames for its keys, in the order the bus delivered them."""
+
+    def __init__(self, hub: Hub, keys: Iterable[str]) -> None:
+        self._hub = hub
+        self.keys: set[str] = set()
+        self._frames: asyncio.Queue[Frame | _Resync] = asyncio.Queue(LISTENER_BUFFER)
+        self._behind = False
+        for key in keys:
+            self.add(key)
+
+    def add(self, key: str) -> None:
+        """Also hear frames for `key`."""
+        self.keys.add(key)
+        self._hub._listeners[key].add(self)
+
+    def discard(self, key: str) -> None:
+        """Stop hearing frames for `key`."""
+        self.keys.discard(key)
+        listeners = self._hub._listeners.get(key)
+        if listeners is not None:
+            listeners.discard(self)
+            if not listeners:
+                del self._hub._listeners[key]
+
+    def close(self) -> None:
+        """Stop hearing anything."""
+        for key in list(self.keys):
+            self.discard(key)
+
+    async def get(self) -> Frame | _Resync:
+        """The next frame, or `RESYNC` when frames were missed since the last one."""
+        if self._behind:
+            self._behind = False
+            self._drain()
+            return RESYNC
+        return await self._frames.get()
+
+    def offer(self, frame: Frame | _Resync) -> None:
+        """Queue a frame; a full queue turns into one `RESYNC`."""
+        if self._behind:
+            return
+        try:
+            self._frames.put_nowait(frame)
+        except asyncio.QueueFull:
+            self._behind = True
+
+    def _drain(self) -> None:
+        while not self._frames.empty():
+            self._frames.get_nowait()
+
+
+class Hub:
+    """This process's single subscription to the bus, and its local listeners."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._listeners: defaultdict[str, set[Listener]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+        # Sockets open in this process per subject, so only the last one to close reports
+        # the subject gone.
+        self._sockets: Counter[str] = Counter()
+
+    async def start(self) -> None:
+        """Subscribe (retrying in the background while the bus is down)."""
+        self._task = asyncio.create_task(self._listen_forever(), name="realtime-hub")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), 2.0)
+
+    async def stop(self) -> None:
+        """Unsubscribe."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def listen(self, *keys: str) -> Listener:
+        """A new listener for `keys`; close it when the socket ends."""
+        return Listener(self, keys)
+
+    async def publish_chat(self, frame: Frame) -> None:
+        """Send a chat signal (it names its `interaction_id`) to every process."""
+        await self._bus.publish(CHAT_CHANNEL, json.dumps(frame).encode())
+
+    def socket_opened(self, subject: str) -> int:
+        """Count a socket of `subject` opening here; how many are open now."""
+        self._sockets[subject] += 1
+        return self._sockets[subject]
+
+    def socket_closed(self, subject: str) -> int:
+        """Count a socket of `subject` closing here; how many are still open."""
+        self._sockets[subject] -= 1
+        left = self._sockets[subject]
+        if left <= 0:
+            del self._sockets[subject]
+        return max(left, 0)
+
+    @property
+    def listener_count(self) -> int:
+        """Listeners registered now (a listener with two keys counts twice)."""
+        return sum(len(listeners) for listeners in self._listeners.values())
+
+    async def _listen_forever(self) -> None:
+        first = True
+        while True:
+            try:
+                subscription = await self._bus.subscribe(EVENTS_CHANNEL, CHAT_CHANNEL)
+            except Exception as exc:
+                logger.warning("realtime hub: cannot subscribe (%s); retrying", exc)
+                await asyncio.sleep(RECONNECT_DELAY_S)
+                continue
+            self._subscribed.set()
+            if not first:
+                self._resync_everyone()
+            first = False
+            try:
+                async for channel, payload in subscription:
+                    self._dispatch(channel, payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("realtime hub: lost the bus (%s); subscribing again", exc)
+            finally:
+                self._subscribed.clear()
+                with contextlib.suppress(Exception):
+                    await subscription.close()
+            await asyncio.sleep(RECONNECT_DELAY_S)
+
+    def _dispatch(self, channel: str, payload: bytes) -> None:
+        try:
+            frame: Frame = json.loads(payload)
+        except ValueError:
+            logger.warning("realtime hub: unreadable frame on %s ignored", channel)
+            return
+        frame["channel"] = channel
+        # A listener of both the interaction and its agent hears the frame once.
+        reached: set[Listener] = set()
+        for key in _keys_of(channel, frame):
+            reached.update(self._listeners.get(key, ()))
+        for listener in reached:
+            listener.offer(frame)
+
+    def _resync_everyone(self) -> None:
+        for listeners in list(self._listeners.values()):
+            for listener in list(listeners):
+                listener.offer(RESYNC)
+
+
+def _keys_of(channel: str, frame: Frame) -> list[str]:
+    data = frame.get("data") if channel == EVENTS_CHANNEL else frame
+    if not isinstance(data, dict):
+        return []
+    keys: list[str] = []
+    if interaction_id := data.get("interaction_id"):
+        keys.append(interaction_key(str(interaction_id)))
+    if agent_id := data.get("agent_id"):
+        keys.append(agent_key(str(agent_id)))
+    # A transfer to a named agent concerns the receiving agent too.
+    if target := data.get("target_agent_id"):
+        keys.append(agent_key(str(target)))
+    return keys
