@@ -1,17 +1,41 @@
-"""Serves the static pages: the landing page now; chat, agent desk and dashboard later."""
+"""Serves the static pages (landing page, claimant chat, agent desk) and their assets.
+
+The pages are plain HTML, CSS and JavaScript files with no build step and nothing loaded
+from another origin, so they work offline and can be embedded as an iframe.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 router = APIRouter(include_in_schema=False)
 
 
+# Pages change with releases: browsers revalidate rather than keep a stale copy.
+_REVALIDATE = {"Cache-Control": "no-cache"}
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(STATIC_DIR / name, media_type="text/html", headers=_REVALIDATE)
+
+
 @router.get("/", response_class=HTMLResponse)
-async def get_index() -> HTMLResponse:
+async def get_index() -> FileResponse:
     """The landing page with links to what this process serves."""
-    return HTMLResponse((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
+    return _page("index.html")
+
+
+@router.get("/chat", response_class=HTMLResponse)
+async def get_chat_page() -> FileResponse:
+    """The claimant's web chat (also embeddable as an iframe)."""
+    return _page("chat.html")
+
+
+@router.get("/agent", response_class=HTMLResponse)
+async def get_agent_page() -> FileResponse:
+    """The agent desk."""
+    return _page("agent.html")

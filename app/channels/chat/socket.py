@@ -176,6 +176,10 @@ class ClaimantConnection:
                 "ended": row.state in ENDED_REASONS,
             }
         )
+        # The welcome already says who is in the chat and whether it ended: later frames
+        # report only changes from here.
+        self._shown.phase = _phase(row.state)
+        self._shown.agent = agent if talking else None
 
     async def _deliver(self, frame: Frame) -> None:
         seq = frame.get("seq")
