@@ -14,7 +14,7 @@ from typing import Any
 from app.routing import commands as c
 from app.routing import events as e
 from app.routing import hours
-from app.routing.core import CALLBACK_TIMER, STICKY_TIMER, WRAP_TIMER
+from app.routing.core import CALLBACK_TIMER, RETRY_TIMER, STICKY_TIMER, WRAP_TIMER
 from app.routing.errors import (
     DuplicateInteractionError,
     InvalidCommandError,
@@ -378,6 +378,11 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
         ix.seq = self._take_seq()
         ix.tier, ix.declined, ix.answered_at = 0, None, None
         ix.sticky_until = ix.held_until = None
+        if from_agent is not None and target is None:
+            # Handed on to a queue: not straight back to the agent who handed it on.
+            retry_at = now + queue.config.reoffer_after_s
+            ix.declined = {from_agent.id: retry_at}
+            self._add_timer(retry_at, RETRY_TIMER, ix, 0)
         self._admit(ix, now, out)
         self._enqueue(ix, now, out)
         self._schedule_escalation(ix)

@@ -425,6 +425,29 @@ def test_transfer_to_a_queue_requeues_and_keeps_history() -> None:
     assert [step for _, step, _ in view.history] == ["queued", "answered", "transferred", "queued"]
 
 
+def test_transfer_to_a_queue_is_not_offered_straight_back_to_the_agent_who_sent_it() -> None:
+    engine = make()
+    add_agent(engine, "ana")
+    arrive(engine, 1)
+    engine.apply(c.Accept(iid(1), aid("ana")), T0 + 1)
+    events = engine.apply(c.Transfer(iid(1), to_queue=Q), T0 + 2)
+    assert offers(events) == []
+    add_agent(engine, "bob", now=T0 + 3)
+    assert state(engine, 1) is InteractionState.OFFERED
+    view = engine.interaction(iid(1))
+    assert view is not None and view.agent_id == "bob"
+
+
+def test_a_transfer_nobody_else_takes_returns_to_its_sender_after_the_reoffer_wait() -> None:
+    engine = make()
+    add_agent(engine, "ana")
+    arrive(engine, 1)
+    engine.apply(c.Accept(iid(1), aid("ana")), T0 + 1)
+    engine.apply(c.Transfer(iid(1), to_queue=Q), T0 + 2)
+    events = engine.apply(c.Tick(), T0 + 2 + 31)
+    assert offers(events) == [("i1", "ana")]
+
+
 def test_transfer_to_a_named_agent_offers_only_to_that_agent() -> None:
     engine = make()
     add_agent(engine, "ana")
