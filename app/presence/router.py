@@ -12,14 +12,34 @@ from app.auth.dependencies import require_roles
 from app.auth.errors import PermissionDeniedError
 from app.auth.principals import Principal, Role
 from app.errors import NotFoundError
-from app.presence.schemas import PresenceRead, PresenceUpdate
+from app.presence.schemas import AvailableAgent, PresenceRead, PresenceUpdate
 from app.routing import commands as c
-from app.routing.model import AgentId
+from app.routing.model import AgentId, AgentState
+from app.runtime import reads
 from app.state import RoutingDep
 
 router = APIRouter(prefix="/agents", tags=["presence"])
 Staff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
 _ERRORS = problems(401, 404, 503, described={403: "Agents may only see and set their own presence"})
+
+
+# Declared before the agents router's /agents/{agent_id} (api/router.py mounts presence first),
+# so "available" is never read as an agent id.
+@router.get(
+    "/available",
+    response_model=list[AvailableAgent],
+    summary="Agents available now",
+    responses=problems(401, 403, 503),
+)
+async def list_available_agents(routing: RoutingDep, principal: Staff) -> list[AvailableAgent]:
+    """Agents who are available now, by name: whom an agent may transfer a chat to."""
+    found = await routing.query(reads.AGENT_STATS)
+    return [
+        AvailableAgent(agent_id=agent["agent_id"], name=agent["name"], load=agent["load"])
+        for agent in sorted(found["agents"], key=lambda agent: str(agent["name"]))
+        if agent["state"] == AgentState.AVAILABLE.value
+        and agent["agent_id"] != principal.subject_id
+    ]
 
 
 @router.get(

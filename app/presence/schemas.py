@@ -47,3 +47,11 @@ class PresenceRead(BaseModel):
     load: dict[str, int] = Field(description="Interactions held per channel")
     interactions: list[uuid.UUID]
     idle_since: datetime | None
+
+
+class AvailableAgent(BaseModel):
+    """A colleague an agent may transfer to: who, and how loaded right now."""
+
+    agent_id: uuid.UUID
+    name: str
+    load: dict[str, int] = Field(description="Interactions held per channel")
