@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from app.realtime.bus import Bus
+from app.runtime.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -121,10 +122,7 @@ class Hub:
 
     async def stop(self) -> None:
         """Unsubscribe."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     def listen(self, *keys: str) -> Listener:
         """A new listener for `keys`; close it when the socket ends."""

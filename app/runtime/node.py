@@ -27,6 +27,7 @@ from app.runtime.host import WriterHost
 from app.runtime.lease import WriterLease
 from app.runtime.requests import Reply, WriterRequest
 from app.runtime.stream import StreamConsumer, StreamGateway, ensure_group
+from app.runtime.tasks import cancel_and_wait
 from app.runtime.worker import RoutingWorker
 
 logger = logging.getLogger(__name__)
@@ -149,10 +150,7 @@ class ClusterNode:
 
     async def stop(self) -> None:
         """Step down (releasing the lease at once for a standby) and close the connections."""
-        if self._campaign_task is not None:
-            self._campaign_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._campaign_task
+        await cancel_and_wait(self._campaign_task)
         await self._step_down("shutting down")
         await self._gateway.stop()
         await self._redis.aclose()
@@ -257,11 +255,8 @@ class ClusterNode:
         logger.warning("routing writer: stepping down (%s)", why)
         self._host = None
         self._fence = None
-        if self._consumer_task is not None:
-            self._consumer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._consumer_task
-            self._consumer_task = None
+        await cancel_and_wait(self._consumer_task)
+        self._consumer_task = None
         await host.worker.stop()
         if fence is not None:
             with contextlib.suppress(Exception):

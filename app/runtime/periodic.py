@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from app.runtime.tasks import cancel_and_wait
+
 logger = logging.getLogger(__name__)
 
 # How long stop() lets a run in progress finish before cancelling it.
@@ -46,9 +48,7 @@ class PeriodicTask:
         try:
             await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_S)
         except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

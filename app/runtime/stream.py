@@ -30,6 +30,7 @@ from app.runtime.requests import (
     decode_request,
     encode_request,
 )
+from app.runtime.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,7 @@ class StreamGateway:
 
     async def stop(self) -> None:
         """Stop listening; callers still waiting get a 503."""
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await cancel_and_wait(self._listener)
         for future in self._waiting.values():
             if not future.done():
                 future.set_exception(_unavailable("this process is shutting down"))

@@ -10,7 +10,6 @@ from the database, which still holds exactly what was acknowledged before.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from app.runtime.persistence import (
     stored_idempotency_keys,
 )
 from app.runtime.sweep import reconcile
+from app.runtime.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -172,16 +172,10 @@ class RoutingWorker:
 
     async def stop(self) -> None:
         """Stop the loop; requests still waiting are refused."""
-        if self._sweep_task is not None:
-            self._sweep_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweep_task
-            self._sweep_task = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._sweep_task)
+        self._sweep_task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         while not self._inbox.empty():
             request = self._inbox.get_nowait()
             if not request.future.done():
@@ -476,6 +470,10 @@ class RoutingWorker:
                 await self._recover()
                 return
             except asyncio.CancelledError:
+                raise
+            except FencedOutError:
+                # Retrying cannot help: a newer writer holds a larger fence for good.
+                self._step_down([])
                 raise
             except Exception:
                 logger.exception("rebuilding the engine failed; retrying in %.1fs", delay_s)

@@ -343,6 +343,23 @@ async def test_the_standby_takes_over_within_a_second_when_the_writer_shuts_down
     assert (ready.status_code, ready.json()["role"]) == (200, "writer")
 
 
+async def test_a_writer_that_lost_its_lease_steps_down_and_can_take_over_again(
+    processes: list[Process], redis: Redis, redis_prefix: str
+) -> None:
+    first, second = writer_and_standby(processes)
+    # The lease lapses behind the writer's back (as if it had been paused): the standby wins.
+    await redis.delete(f"{redis_prefix}writer:lease")
+    await wait_until(lambda: second.role == "writer", 3 * LEASE_TTL_S)
+    await wait_until(lambda: first.role == "standby", 3 * LEASE_TTL_S)
+    assert (first.role, second.role) == ("standby", "writer")
+    await second.stop()
+    took_s = await wait_until(lambda: first.role == "writer", 3 * LEASE_TTL_S)
+    assert first.role == "writer", f"no writer {took_s:.1f}s after the second one stopped"
+    await add_queue(first.app, "UI", {"ui": 1})
+    created = await create_chat(first, admin_of(first.app))
+    assert created["state"] == "queued"
+
+
 @dataclass
 class _Published:
     events: list[StoredEvent] = field(default_factory=list)
