@@ -12,6 +12,12 @@ its own Idempotency-Key (retried with the same key after a failure), spread over
 processes, while agents signed in on either process accept their offers and complete them.
 It records every answer. `audit` then checks the database against what was acknowledged.
 
+`Chatter` adds the claimants' side: a few web chats started up front, then messages at a
+steady rate over those chats and the live processes, each with its own client_message_id
+(retried with the same id after a failure). Messages do not go through the routing writer:
+any process stores them. `audit_messages` checks each acknowledged message is stored once,
+under the number it was answered with, and every chat is numbered 1..n.
+
 Used by `benchmarks/failover.py` and `tests/runtime/test_failover.py`; everything talks to
 127.0.0.1 only, and every loop is bounded in count and time.
 """
@@ -30,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +62,9 @@ STARTUP_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20
 # Settings the servers must not inherit from whoever runs the harness.
 _INHERITED_OUT = ("SWITCHBOARD_", "DATABASE_URL", "REDIS_URL")
+# Every client of the harness comes from 127.0.0.1: lift the servers' per-address limit on
+# starting web chats (Cluster(env=...) may set it back).
+_DEFAULT_SERVER_ENV = {"SWITCHBOARD_CHAT_STARTS_PER_ADDRESS": "100000"}
 # An offer stays open until one of these; an accepted interaction stays with its agent until
 # one of _RELEASES. A restore (a new writer rebuilt the engine) re-queues open offers.
 _OFFER_ENDS = frozenset(
@@ -188,8 +197,15 @@ class Cluster:
             if server.running:
                 assert server.process is not None
                 server.process.terminate()
-        for server in self.servers:
-            await _reap(server)
+        try:
+            for server in self.servers:
+                await _reap(server)
+        finally:
+            # Interrupted while waiting (a test's time-out, say): leave no server running.
+            for server in self.servers:
+                if server.running:
+                    assert server.process is not None
+                    server.process.kill()
         if self._database_created:
             drop = f'DROP DATABASE IF EXISTS "{self.database_name}" WITH (FORCE)'
             with contextlib.suppress(Exception):
@@ -214,6 +230,7 @@ class Cluster:
             "SWITCHBOARD_DATA_DIR": str(self.workdir / f"data-{server.index}"),
             "SWITCHBOARD_LOG_LEVEL": self._log_level,
             "PYTHONUNBUFFERED": "1",
+            **_DEFAULT_SERVER_ENV,
             **self._extra_env,
         }
 
@@ -430,6 +447,7 @@ class Traffic:
     Every create carries its own Idempotency-Key (also its `external_id`, so the database
     shows which request made each row); a failed one is retried with the same key on the
     next server, up to `max_attempts` times. Stops by itself after `max_duration_s`.
+    Interactions in `keep_open` (a `Chatter`'s chats) are accepted but never completed.
     """
 
     def __init__(
@@ -459,6 +477,8 @@ class Traffic:
         self.conflicts: list[tuple[str, str, str]] = []
         self.given_up: set[str] = set()
         self.agent_stats = AgentStats()
+        # Chats the agents accept but never complete, so they stay open for messages.
+        self.keep_open: set[str] = set()
         self.sent = 0
         self._stopping = asyncio.Event()
         self._acked = asyncio.Event()
@@ -665,6 +685,8 @@ class Traffic:
                 if time.monotonic() - since < self.hold_s:
                     continue
                 del held[interaction_id]
+                if interaction_id in self.keep_open:
+                    continue
                 if await self._call("POST", f"{base}/{interaction_id}/complete", headers):
                     await self._call("POST", f"{base}/{interaction_id}/finish-wrap-up", headers)
                     self.agent_stats.completed += 1
@@ -685,6 +707,215 @@ class Traffic:
             return None
         body: dict[str, Any] = response.json()
         return body
+
+
+class Chatter:
+    """Claimants of `chats` web chats sending `rate` messages per second between them.
+
+    `start` opens the chats (POST /api/v1/chats on the "Benchmark" topic; each answer brings
+    the claimant's token and the first message, numbered 1), then sends messages round-robin
+    over the chats and the routable servers (so each chat is written by every process). Each
+    message has its own client_message_id; a failed send (503, dropped connection, timeout)
+    is retried with the same id on the next server, up to `max_attempts` times, while a 4xx
+    refusal is final. Every acknowledged message is recorded with the `seq` it was answered
+    with. Pass `traffic` so that its agents keep these chats open (a completed chat refuses
+    messages). Stops by itself after `max_duration_s`.
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        *,
+        chats: int = 4,
+        rate: float = 20.0,
+        traffic: Traffic | None = None,
+        client_timeout_s: float = 10.0,
+        max_attempts: int = 8,
+        max_duration_s: float = 300.0,
+    ) -> None:
+        self.cluster = cluster
+        self.chat_count = chats
+        self.rate = rate
+        self.traffic = traffic
+        self.max_attempts = max_attempts
+        self.max_duration_s = max_duration_s
+        self.run_id = uuid.uuid4().hex[:8]
+        # interaction id -> claimant token, in the order the chats were started
+        self.chats: dict[str, str] = {}
+        # interaction id -> seq of the chat's first message (from the POST /chats answer)
+        self.first_messages: dict[str, int] = {}
+        # Every send attempt; `key` is the client_message_id, `interaction_id` the chat.
+        self.answers: list[Answer] = []
+        # (interaction id, client_message_id) -> the seq its 201 answered
+        self.acknowledged: dict[tuple[str, str], int] = {}
+        # (interaction id, client_message_id, seq, other seq): one message answered twice
+        # with different numbers, a duplicate by definition.
+        self.conflicts: list[tuple[str, str, int, int]] = []
+        self.given_up: set[tuple[str, str]] = set()
+        self.refused: set[tuple[str, str]] = set()  # a 4xx: final, not retried
+        self.sent = 0
+        self._stopping = asyncio.Event()
+        self._acked = asyncio.Event()
+        self._raw = RawHttp(client_timeout_s)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pacer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the chats one by one (raises if one cannot start), then the messages."""
+        for number in range(self.chat_count):
+            await self._start_chat(number)
+        self._pacer = asyncio.create_task(self._pace(), name="messages")
+
+    async def stop(self, drain_s: float = 25.0) -> None:
+        """Stop sending new messages, let retries finish (up to `drain_s`)."""
+        self._stopping.set()
+        if self._pacer is not None:
+            await self._pacer
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=drain_s)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._raw.close()
+
+    def failures(self, since: float = 0.0, until: float = float("inf")) -> Counter[str]:
+        """Non-201 outcomes of send attempts answered in [since, until), counted by outcome."""
+        return Counter(
+            answer.outcome
+            for answer in self.answers
+            if answer.outcome != "201" and since <= answer.answered_at < until
+        )
+
+    def failure_reasons(self) -> Counter[str]:
+        """Non-201 outcomes by outcome and the start of the problem's detail."""
+        return Counter(answer.reason for answer in self.answers if answer.outcome != "201")
+
+    def first_ack_sent_after(self, moment: float) -> Answer | None:
+        """The first 201 (by answer time) among send attempts sent after `moment`."""
+        acks = [a for a in self.answers if a.outcome == "201" and a.sent_at > moment]
+        return min(acks, key=lambda a: a.answered_at, default=None)
+
+    async def wait_for_acks(self, count: int, timeout_s: float) -> None:
+        """Wait (bounded) until at least `count` messages are acknowledged."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.acknowledged) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._acked.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._acked.wait(), remaining)
+
+    async def _start_chat(self, number: int) -> None:
+        body = {
+            "name": f"Claimant {number + 1}",
+            "language": "en",
+            "topic": QUEUE,
+            "message": f"chat {self.run_id}-{number} opens",
+        }
+        headers = {"Content-Type": "application/json"}
+        outcomes: list[str] = []
+        for attempt in range(self.max_attempts):
+            server = self.cluster.servers[self._pick_server(number + attempt)]
+            try:
+                response = await self._raw.request(
+                    server, "POST", "/api/v1/chats", json.dumps(body).encode(), headers
+                )
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+                outcomes.append(_transport_error(exc))
+                await asyncio.sleep(0.2)
+                continue
+            if response.status_code == 201:
+                started = json.loads(response.body)
+                interaction_id = str(started["interaction_id"])
+                if self.traffic is not None:
+                    self.traffic.keep_open.add(interaction_id)
+                self.chats[interaction_id] = str(started["token"])
+                self.first_messages[interaction_id] = int(started["message"]["seq"])
+                return
+            outcomes.append(f"{response.status_code} {response.body[:200]!r}")
+            await asyncio.sleep(_retry_delay(response.headers.get("retry-after")))
+        raise ClusterError(f"chat {number} did not start: {outcomes}\n" + self.cluster.tails())
+
+    async def _pace(self) -> None:
+        chats = list(self.chats.items())
+        started = time.monotonic()
+        for number in itertools.count():
+            due = started + number / self.rate
+            if due - started > self.max_duration_s:
+                return
+            delay = due - time.monotonic()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return
+            interaction_id, token = chats[number % len(chats)]
+            # Shifted once per lap over the chats, so every chat is sent to every server.
+            first_server = number + number // len(chats)
+            message_id = f"{self.run_id}-{number}"
+            task = asyncio.create_task(self._send(interaction_id, token, message_id, first_server))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            self.sent += 1
+
+    async def _send(self, interaction_id: str, token: str, message_id: str, first: int) -> None:
+        body = json.dumps({"client_message_id": message_id, "body": f"message {message_id}"})
+        path = f"/api/v1/chats/{interaction_id}/messages"
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        key = (interaction_id, message_id)
+        for attempt in range(self.max_attempts):
+            index = self._pick_server(first + attempt)  # a retry goes to the next server
+            server = self.cluster.servers[index]
+            sent_at = time.time()
+            try:
+                response = await self._raw.request(server, "POST", path, body.encode(), headers)
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+                self._record(key, index, attempt, sent_at, _transport_error(exc), repr(exc))
+                await asyncio.sleep(0.05)
+                continue
+            status = response.status_code
+            detail = "" if status == 201 else response.body.decode(errors="replace")
+            self._record(key, index, attempt, sent_at, str(status), detail)
+            if status == 201:
+                seq = int(json.loads(response.body)["seq"])
+                earlier = self.acknowledged.setdefault(key, seq)
+                if earlier != seq:
+                    self.conflicts.append((*key, earlier, seq))
+                self._acked.set()
+                return
+            if 400 <= status < 500 and status not in (408, 429):
+                self.refused.add(key)
+                return
+            await asyncio.sleep(_retry_delay(response.headers.get("retry-after")))
+        self.given_up.add(key)
+
+    def _pick_server(self, number: int) -> int:
+        routable = self.cluster.routable() or [0]
+        return routable[number % len(routable)]
+
+    def _record(
+        self,
+        key: tuple[str, str],
+        server: int,
+        attempt: int,
+        sent_at: float,
+        outcome: str,
+        detail: str,
+    ) -> None:
+        interaction_id, message_id = key
+        self.answers.append(
+            Answer(
+                message_id,
+                server,
+                attempt,
+                sent_at,
+                time.time(),
+                outcome,
+                interaction_id,
+                detail=detail[:2000],
+            )
+        )
 
 
 async def sign_in(
@@ -913,6 +1144,101 @@ async def audit(
         double_offers=len({item[0] for item in double}),
         agents_over_capacity=len({agent for agent, _ in over}),
         offers=offers,
+        examples=dict(examples),
+    )
+
+
+@dataclass
+class MessageAudit:
+    """Stored chat messages checked against what was acknowledged (lost, duplicated and
+    seq_gaps should be 0)."""
+
+    chats: int
+    stored: int
+    acknowledged: int
+    lost: int
+    duplicated: int
+    seq_gaps: int
+    examples: dict[str, list[Any]] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The counts, and a few examples of anything found."""
+        return {
+            "chats": self.chats,
+            "stored": self.stored,
+            "acknowledged": self.acknowledged,
+            "lost": self.lost,
+            "duplicated": self.duplicated,
+            "seq_gaps": self.seq_gaps,
+            "examples": {name: found[:5] for name, found in self.examples.items() if found},
+        }
+
+
+async def audit_messages(
+    cluster: Cluster,
+    acknowledged: Mapping[tuple[str, str], int],
+    conflicts: Sequence[tuple[str, str, int, int]] = (),
+    first_messages: Mapping[str, int] | None = None,
+) -> MessageAudit:
+    """Check the stored chat messages against what the senders were told.
+
+    `acknowledged` maps (interaction id, client_message_id) to the seq its 201 answered;
+    `conflicts` lists messages answered with two different seqs; `first_messages` maps each
+    chat to the seq of its opening message (from POST /chats, without a client_message_id).
+
+    * lost: an acknowledged message not stored (an opening message: no message without a
+      client_message_id under its seq);
+    * duplicated: a message answered with two seqs, a client_message_id stored twice in a
+      chat, or stored under another seq than the one acknowledged;
+    * seq_gaps: chats whose stored seqs are not exactly 1..n (a hole or a repeat).
+    """
+    connection = await cluster.connect()
+    try:
+        rows = await connection.fetch(
+            "SELECT interaction_id::text AS interaction_id, seq, client_message_id"
+            " FROM messages ORDER BY interaction_id, seq"
+        )
+    finally:
+        await connection.close()
+    seqs: dict[str, list[int]] = defaultdict(list)
+    without_id: dict[str, set[int]] = defaultdict(set)
+    stored_as: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row in rows:
+        seqs[row["interaction_id"]].append(row["seq"])
+        if row["client_message_id"] is None:
+            without_id[row["interaction_id"]].add(row["seq"])
+        else:
+            stored_as[(row["interaction_id"], row["client_message_id"])].append(row["seq"])
+    examples: dict[str, list[Any]] = defaultdict(list)
+
+    firsts = first_messages or {}
+    lost = [(*key, seq) for key, seq in acknowledged.items() if key not in stored_as]
+    lost += [(chat, None, seq) for chat, seq in firsts.items() if seq not in without_id[chat]]
+    examples["messages_lost"] = lost
+
+    twice = {key: found for key, found in stored_as.items() if len(found) > 1}
+    mismatched = [
+        (*key, seq, stored_as[key])
+        for key, seq in acknowledged.items()
+        if key in stored_as and stored_as[key] != [seq]
+    ]
+    examples["messages_duplicated"] = [*conflicts, *twice.items(), *mismatched]
+    duplicated = {(c[0], c[1]) for c in conflicts} | set(twice) | {(m[0], m[1]) for m in mismatched}
+
+    gaps = []
+    for chat, numbers in seqs.items():
+        if numbers != list(range(1, len(numbers) + 1)):
+            holes = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+            repeats = sorted(seq for seq, count in Counter(numbers).items() if count > 1)
+            gaps.append((chat, {"missing": holes[:10], "repeated": repeats[:10]}))
+    examples["message_seq_gaps"] = gaps
+    return MessageAudit(
+        chats=len(seqs),
+        stored=len(rows),
+        acknowledged=len(acknowledged) + len(firsts),
+        lost=len(lost),
+        duplicated=len(duplicated),
+        seq_gaps=len(gaps),
         examples=dict(examples),
     )
 

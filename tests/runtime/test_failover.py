@@ -23,10 +23,13 @@ import redis
 
 from benchmarks.cluster import (
     Audit,
+    Chatter,
     Cluster,
+    MessageAudit,
     Server,
     Traffic,
     audit,
+    audit_messages,
     first_event_after,
     sign_in,
 )
@@ -37,6 +40,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120
 
 TAKEOVER_LIMIT_S = 5.0
 LOAD_PER_S = 50
+# Chat messages alongside the creates: claimants of a few chats, stored by any process.
+CHATS = 4
+MESSAGES_PER_S = 10
 # The servers' own limit on waiting for the writer (SWITCHBOARD_WRITER_CALL_TIMEOUT_S).
 CALL_TIMEOUT_S = 4.0
 # Well above the servers' limits: an answer that takes this long is a hang.
@@ -167,6 +173,8 @@ class FailOver:
 
     traffic: Traffic
     audit: Audit
+    chatter: Chatter
+    message_audit: MessageAudit
     killed_at: float
     writer_s: float
     first_offer_s: float | None
@@ -177,31 +185,47 @@ class FailOver:
 
 @pytest.fixture(scope="module")
 def fail_over() -> FailOver:
-    """Two servers, four agents at work and 50 creates/s; the writer killed, 6 s more load."""
+    """Two servers, four agents at work, 50 creates/s and 10 chat messages/s over four chats;
+    the writer killed, 6 s more load."""
     return asyncio.run(_kill_writer_under_load(require_postgres(), require_redis()))
 
 
 async def _kill_writer_under_load(postgres_url: str, redis_url: str) -> FailOver:
     async with Cluster(postgres_url, redis_url, processes=2, agents=4) as cluster:
         traffic = Traffic(cluster, rate=LOAD_PER_S, hold_s=0.2, client_timeout_s=CLIENT_TIMEOUT_S)
-        await traffic.start()
+        chatter = Chatter(
+            cluster,
+            chats=CHATS,
+            rate=MESSAGES_PER_S,
+            traffic=traffic,
+            client_timeout_s=CLIENT_TIMEOUT_S,
+        )
+        # The chats start before the agents are available: the agents keep them open.
+        await chatter.start()
         try:
+            await traffic.start()
             await traffic.wait_for_acks(2 * LOAD_PER_S, timeout_s=15)
+            await chatter.wait_for_acks(MESSAGES_PER_S, timeout_s=10)
             accepted_before_kill = traffic.agent_stats.accepted
             writer = await cluster.wait_for_writer()
             killed_at = cluster.kill(writer)
             await cluster.wait_for_writer(timeout_s=15, among={_other(cluster, writer).index})
             writer_s = time.time() - killed_at
-            # Keep the load on after the kill, creates and accepts alike.
+            # Keep the load on after the kill: creates, accepts and messages alike.
             await asyncio.sleep(max(0.0, killed_at + 6 - time.time()))
         finally:
-            await traffic.stop()
+            await asyncio.gather(traffic.stop(), chatter.stop())
         offered_at = await first_event_after(cluster, "interaction.offered", killed_at)
         checked = await audit(cluster, traffic.acknowledged, traffic.conflicts)
+        messages = await audit_messages(
+            cluster, chatter.acknowledged, chatter.conflicts, chatter.first_messages
+        )
         warnings = [line for line in cluster.tails(lines=400).splitlines() if " WARNING " in line]
     return FailOver(
         traffic=traffic,
         audit=checked,
+        chatter=chatter,
+        message_audit=messages,
         killed_at=killed_at,
         writer_s=writer_s,
         first_offer_s=None if offered_at is None else offered_at - killed_at,
@@ -219,6 +243,31 @@ def test_kill_9_of_writer_loses_no_acknowledged_interaction(fail_over: FailOver)
 
 def test_kill_9_of_writer_stores_each_create_once(fail_over: FailOver) -> None:
     assert fail_over.audit.duplicated == 0, fail_over.audit.summary()
+
+
+def test_kill_9_of_writer_loses_no_acknowledged_message(fail_over: FailOver) -> None:
+    chatter = fail_over.chatter
+    # The message load ran across the kill.
+    assert [a for a in chatter.answers if a.outcome == "201" and a.sent_at < fail_over.killed_at]
+    assert chatter.first_ack_sent_after(fail_over.killed_at) is not None
+    assert not chatter.given_up and not chatter.refused, chatter.failure_reasons()
+    assert fail_over.message_audit.acknowledged == chatter.sent + CHATS
+    assert fail_over.message_audit.lost == 0, fail_over.message_audit.summary()
+
+
+def test_kill_9_of_writer_stores_each_message_once(fail_over: FailOver) -> None:
+    # Once per client_message_id, under the seq it was acknowledged with, each chat 1..n.
+    assert fail_over.message_audit.duplicated == 0, fail_over.message_audit.summary()
+    assert fail_over.message_audit.seq_gaps == 0, fail_over.message_audit.summary()
+    assert fail_over.message_audit.chats == CHATS
+    assert fail_over.message_audit.stored <= fail_over.chatter.sent + CHATS
+
+
+def test_kill_9_of_writer_refuses_messages_only_with_503_or_a_dropped_connection(
+    fail_over: FailOver,
+) -> None:
+    failures = fail_over.chatter.failures()
+    assert set(failures) <= FAIL_OVER_OUTCOMES, fail_over.chatter.failure_reasons()
 
 
 def test_kill_9_of_writer_never_offers_an_interaction_to_two_agents(fail_over: FailOver) -> None:
