@@ -30,7 +30,7 @@ from app.realtime.sockets import (
     SocketClosedError,
     accept_hello,
     error_frame,
-    run_until_first_ends,
+    run_socket,
 )
 from app.routing.model import InteractionState
 from app.state import Resources
@@ -43,10 +43,16 @@ SILENCE_LIMIT_S = 60.0
 HISTORY_LIMIT = 5
 CLOSE_SILENT = 4408
 HELD = (InteractionState.ACTIVE, InteractionState.WRAP_UP)
+# Why an offer left the desk, by the event that ended it ("withdrawn": the customer left or
+# the interaction was cancelled).
 OFFER_END_REASONS = {
     "interaction.accepted": "accepted",
     "interaction.offer_rejected": "rejected",
     "interaction.offer_timed_out": "timed_out",
+    "interaction.offer_revoked": "revoked",
+    "interaction.abandoned": "withdrawn",
+    "interaction.cancelled": "withdrawn",
+    "interaction.transferred": "withdrawn",
 }
 CLOSED_REASONS = {
     InteractionState.COMPLETED: "completed",
@@ -101,7 +107,9 @@ class DeskConnection:
                     self._resources.sessions, grace.AGENT, str(self._agent_id)
                 )
             await self._welcome(known)
-            await run_until_first_ends(self._read_frames(), self._push_frames(listener))
+            await run_socket(
+                self._socket, listener, self._read_frames(), self._push_frames(listener)
+            )
         except SocketClosedError:
             pass
         finally:
@@ -136,31 +144,44 @@ class DeskConnection:
             }
         )
         self._desk.offers = {row.id for row in offers}
+        self._desk.chats = {row.id: row.state for row in chats}
+        self._listen_to_what_is_shown()
         for row in chats:
-            self._hold(row)
             await self._replay(row.id)
 
     async def _push_frames(self, listener: Listener) -> None:
-        while True:
-            frame = await listener.get()
-            if frame is RESYNC:
-                await self._refresh(None)
+        # Frames come in bursts (one routing batch publishes several events): the burst is
+        # read as one, so the offers and chats are re-read once, knowing every event in it.
+        while (batch := await listener.get_batch()) is not None:
+            routing_changed, resync = False, False
+            endings: dict[uuid.UUID, str] = {}
+            for frame in batch:
+                if frame is RESYNC:
+                    resync = True
+                elif isinstance(frame, dict) and frame.get("channel") == "events":
+                    routing_changed = True
+                    await self._on_event(frame, endings)
+                elif isinstance(frame, dict):
+                    await self._on_chat_frame(frame)
+            if resync or routing_changed:
+                await self._refresh(endings)
+            if resync:
                 for interaction_id in list(self._desk.chats):
                     await self._replay(interaction_id)
-                continue
-            assert isinstance(frame, dict)
-            await self._on_frame(frame)
 
-    async def _on_frame(self, frame: Frame) -> None:
+    async def _on_event(self, frame: Frame, endings: dict[uuid.UUID, str]) -> None:
         kind = frame.get("type", "")
-        if frame.get("channel") == "events":
-            if kind == "agent.state_changed":
-                data = frame.get("data", {})
-                await self._socket.send(
-                    {"type": "presence", "state": data.get("state"), "reason": data.get("reason")}
-                )
-            await self._refresh(kind)
-            return
+        data = frame.get("data") or {}
+        if kind == "agent.state_changed":
+            await self._socket.send(
+                {"type": "presence", "state": data.get("state"), "reason": data.get("reason")}
+            )
+        interaction_id = _uuid(data.get("interaction_id"))
+        if interaction_id is not None and kind in OFFER_END_REASONS:
+            endings[interaction_id] = OFFER_END_REASONS[kind]
+
+    async def _on_chat_frame(self, frame: Frame) -> None:
+        kind = frame.get("type", "")
         interaction_id = _uuid(frame.get("interaction_id"))
         if interaction_id is None or interaction_id not in self._desk.chats:
             return
@@ -175,25 +196,16 @@ class DeskConnection:
             await self._socket.send(
                 {**shown, "interaction_id": str(interaction_id), "from": "customer"}
             )
-        elif kind == "customer_presence":
-            await self._socket.send(
-                {
-                    "type": "customer_presence",
-                    "interaction_id": str(interaction_id),
-                    "connected": bool(frame.get("connected")),
-                }
-            )
-        elif kind == "customer_left":
-            await self._socket.send(
-                {
-                    "type": "customer_presence",
-                    "interaction_id": str(interaction_id),
-                    "connected": False,
-                    "left": True,
-                }
-            )
+        elif kind in ("customer_presence", "customer_left"):
+            left = kind == "customer_left"
+            presence: dict[str, Any] = {
+                "type": "customer_presence",
+                "interaction_id": str(interaction_id),
+                "connected": False if left else bool(frame.get("connected")),
+            }
+            await self._socket.send({**presence, "left": True} if left else presence)
 
-    async def _refresh(self, cause: str | None) -> None:
+    async def _refresh(self, endings: dict[uuid.UUID, str]) -> None:
         """Re-read the agent's offers and chats; send what appeared, changed or went."""
         offers, chats = await self._snapshot()
         desk = self._desk
@@ -203,9 +215,7 @@ class DeskConnection:
                     await self._socket.send(await _offer_frame(session, row))
             held = {row.id: row for row in chats}
             for gone in desk.offers - {row.id for row in offers}:
-                reason = (
-                    "accepted" if gone in held else OFFER_END_REASONS.get(cause or "", "revoked")
-                )
+                reason = "accepted" if gone in held else endings.get(gone, "withdrawn")
                 await self._socket.send(
                     {"type": "offer_ended", "interaction_id": str(gone), "reason": reason}
                 )
@@ -214,7 +224,7 @@ class DeskConnection:
                 before = desk.chats.get(row.id)
                 if before is None:
                     await self._socket.send(await self._chat_frame(session, row))
-                    self._hold(row)
+                    desk.chats[row.id] = row.state
                     desk.delivered.setdefault(row.id, 0)
                     await self._replay(row.id)
                 elif before is not row.state and row.state is InteractionState.WRAP_UP:
@@ -228,7 +238,9 @@ class DeskConnection:
                         "reason": await _closed_reason(session, gone, self._agent_id),
                     }
                 )
-                self._release(gone)
+                desk.chats.pop(gone, None)
+                desk.delivered.pop(gone, None)
+        self._listen_to_what_is_shown()
 
     async def _deliver(self, interaction_id: uuid.UUID, frame: Frame) -> None:
         seq = frame.get("seq")
@@ -256,16 +268,18 @@ class DeskConnection:
         delivered = self._desk.delivered.get(interaction_id, 0)
         self._desk.delivered[interaction_id] = max(delivered, int(frame["seq"]))
 
-    def _hold(self, row: Interaction) -> None:
-        self._desk.chats[row.id] = row.state
-        if self._listener is not None:
-            self._listener.add(interaction_key(str(row.id)))
-
-    def _release(self, interaction_id: uuid.UUID) -> None:
-        self._desk.chats.pop(interaction_id, None)
-        self._desk.delivered.pop(interaction_id, None)
-        if self._listener is not None:
-            self._listener.discard(interaction_key(str(interaction_id)))
+    def _listen_to_what_is_shown(self) -> None:
+        """Hear the interactions of every offer and chat on the desk (an abandoned or
+        cancelled offer names no agent, only its interaction), and no others."""
+        listener = self._listener
+        if listener is None:
+            return
+        wanted = {interaction_key(str(one)) for one in (*self._desk.offers, *self._desk.chats)}
+        wanted.add(agent_key(str(self._agent_id)))
+        for key in wanted - listener.keys:
+            listener.add(key)
+        for key in listener.keys - wanted:
+            listener.discard(key)
 
     async def _snapshot(self) -> tuple[list[Interaction], list[Interaction]]:
         async with self._resources.read_sessions() as session:

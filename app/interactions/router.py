@@ -288,8 +288,11 @@ async def finish_wrap_up(
     """Wrap-up is done: its dispositions and notes are stored, the interaction is completed
     and the capacity is free again."""
     if body is not None:
-        await _existing(session, interaction_id)
         await service.check_agent_holds(principal, routing, interaction_id)
+        # Checked before storing, so a refused request leaves nothing behind. (Stored in
+        # this request's transaction after the writer answered would hold a row lock the
+        # writer may need meanwhile.)
+        await service.check_in_wrap_up(session, interaction_id)
         await service.record_wrap_up(session, interaction_id, principal.subject_id, body)
     return await _act(
         session,

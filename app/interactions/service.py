@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.errors import PermissionDeniedError
 from app.auth.principals import Principal, Role
 from app.clock import to_datetime
+from app.errors import ConflictError
 from app.interactions import repository
 from app.interactions.errors import (
     IdempotencyKeyReusedError,
@@ -200,6 +201,19 @@ async def check_agent_holds(
         return
     if await routing.holder(interaction_id) != principal.subject_id:
         raise PermissionDeniedError("Agents may act only on interactions they are handling.")
+
+
+async def check_in_wrap_up(session: AsyncSession, interaction_id: uuid.UUID) -> None:
+    """404 for an unknown interaction, 409 unless it is in wrap-up now."""
+    row = await repository.get_interaction(session, interaction_id)
+    if row is None:
+        raise InteractionNotFoundError()
+    if row.state is not InteractionState.WRAP_UP:
+        raise ConflictError(
+            f"The interaction is {row.state.value}; only one in wrap-up can finish it.",
+            code="invalid_state",
+            title="Not possible now",
+        )
 
 
 async def record_wrap_up(

@@ -64,6 +64,22 @@ async def mark_connected(
         await session.commit()
 
 
+async def expect_connection(
+    sessions: async_sessionmaker[AsyncSession], kind: str, subject_id: str
+) -> None:
+    """The subject should connect soon (a chat just started): its grace period runs until
+    a socket opens, so a claimant who closed the page at once is not waited for forever."""
+    now = clock.utcnow()
+    async with sessions() as session:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(SocketPresence).values(
+            kind=kind, subject_id=subject_id, connected_at=now, disconnected_at=now
+        )
+        await session.execute(statement.on_conflict_do_nothing())
+        await session.commit()
+
+
 async def mark_disconnected(
     sessions: async_sessionmaker[AsyncSession], kind: str, subject_id: str
 ) -> None:

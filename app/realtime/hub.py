@@ -36,7 +36,14 @@ class _Resync:
         return "RESYNC"
 
 
+class _Stopped:
+    def __repr__(self) -> str:
+        return "STOPPED"
+
+
 RESYNC: Final = _Resync()
+# What `get` answers once the listener was stopped: its reader should return.
+STOPPED: Final = _Stopped()
 Frame = dict[str, Any]
 
 
@@ -56,8 +63,9 @@ class Listener:
     def __init__(self, hub: Hub, keys: Iterable[str]) -> None:
         self._hub = hub
         self.keys: set[str] = set()
-        self._frames: asyncio.Queue[Frame | _Resync] = asyncio.Queue(LISTENER_BUFFER)
+        self._frames: asyncio.Queue[Frame | _Resync | _Stopped] = asyncio.Queue(LISTENER_BUFFER)
         self._behind = False
+        self._stopped = False
         for key in keys:
             self.add(key)
 
@@ -80,13 +88,36 @@ class Listener:
         for key in list(self.keys):
             self.discard(key)
 
-    async def get(self) -> Frame | _Resync:
-        """The next frame, or `RESYNC` when frames were missed since the last one."""
+    async def get(self) -> Frame | _Resync | _Stopped:
+        """The next frame; `RESYNC` when frames were missed; `STOPPED` once stopped."""
+        if self._stopped:
+            return STOPPED
         if self._behind:
             self._behind = False
             self._drain()
             return RESYNC
-        return await self._frames.get()
+        frame = await self._frames.get()
+        return STOPPED if self._stopped else frame
+
+    async def get_batch(self, limit: int = 256) -> list[Frame | _Resync] | None:
+        """The next frame and those already waiting behind it (None once stopped), so that a
+        burst of events is handled as one."""
+        first = await self.get()
+        if isinstance(first, _Stopped):
+            return None
+        batch: list[Frame | _Resync] = [first]
+        while len(batch) < limit and not self._behind and not self._frames.empty():
+            frame = self._frames.get_nowait()
+            if isinstance(frame, _Stopped) or self._stopped:
+                break
+            batch.append(frame)
+        return batch
+
+    def stop(self) -> None:
+        """Make its reader return after the frame in hand (instead of being cancelled)."""
+        self._stopped = True
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue has no waiting reader
+            self._frames.put_nowait(STOPPED)
 
     def offer(self, frame: Frame | _Resync) -> None:
         """Queue a frame; a full queue turns into one `RESYNC`."""
@@ -203,9 +234,8 @@ def _keys_of(channel: str, frame: Frame) -> list[str]:
     keys: list[str] = []
     if interaction_id := data.get("interaction_id"):
         keys.append(interaction_key(str(interaction_id)))
-    if agent_id := data.get("agent_id"):
-        keys.append(agent_key(str(agent_id)))
-    # A transfer to a named agent concerns the receiving agent too.
-    if target := data.get("target_agent_id"):
-        keys.append(agent_key(str(target)))
+    # A transfer concerns the agent who handed it on and a named receiving agent too.
+    for field in ("agent_id", "from_agent_id", "to_agent_id"):
+        if agent_id := data.get(field):
+            keys.append(agent_key(str(agent_id)))
     return keys

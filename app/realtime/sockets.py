@@ -17,11 +17,14 @@ from app import clock
 from app.auth.principals import Principal, Role
 from app.auth.tokens import InvalidTokenError, decode_token
 from app.errors import AppError
+from app.realtime.hub import Listener
+from app.runtime.tasks import STOP_TIMEOUT_S, cancel_and_wait
 
 HELLO_TIMEOUT_S = 10.0
 # Larger frames are refused: messages have their own (smaller) limit.
 MAX_FRAME_BYTES = 64 * 1024
 
+CLOSE_NORMAL = 1000
 CLOSE_BAD_HELLO = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -149,16 +152,31 @@ def validation_error_frame(exc: ValidationError, ref: str | None = None) -> dict
     return error_frame("validation_failed", f"{field}: {first['msg']}", field=field, ref=ref)
 
 
-async def run_until_first_ends(*jobs: Coroutine[Any, Any, None]) -> None:
-    """Run the socket's reader and pusher together; when one ends, cancel the other."""
-    tasks = [asyncio.create_task(job) for job in jobs]
+async def run_socket(
+    socket: FrameSocket,
+    listener: Listener,
+    read: Coroutine[Any, Any, None],
+    push: Coroutine[Any, Any, None],
+) -> None:
+    """Run a socket's reader and pusher together until one ends, then end the other.
+
+    The other is asked to stop (the socket closed, the listener stopped) and given a moment
+    to finish the frame in hand, rather than cancelled in the middle of a database call,
+    which could leave a pooled connection unreturned. Only a straggler is cancelled.
+    """
+    reader = asyncio.create_task(read, name="socket-reader")
+    pusher = asyncio.create_task(push, name="socket-pusher")
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            error = task.exception()
-            if error is not None and not isinstance(error, SocketClosedError):
-                raise error
+        _, pending = await asyncio.wait({reader, pusher}, return_when=asyncio.FIRST_COMPLETED)
+        listener.stop()
+        await socket.close(CLOSE_NORMAL)
+        if pending:
+            await asyncio.wait(pending, timeout=STOP_TIMEOUT_S)
+        for task in (reader, pusher):
+            if task.done() and not task.cancelled():
+                error = task.exception()
+                if error is not None and not isinstance(error, SocketClosedError):
+                    raise error
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(reader)
+        await cancel_and_wait(pusher)

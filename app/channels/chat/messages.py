@@ -95,9 +95,12 @@ async def store_message(
                 created_at=clock.utcnow(),
             )
             session.add(row)
-            if draft.sender is SenderKind.AGENT and not draft.internal:
-                await _note_first_response(session, draft.interaction_id, row.created_at)
             try:
+                # Flushed first: a clash on the number must land in this try, not in the
+                # first-response update (which would flush the row on its own).
+                await session.flush()
+                if draft.sender is SenderKind.AGENT and not draft.internal:
+                    await _note_first_response(session, draft.interaction_id, row.created_at)
                 await session.commit()
             except IntegrityError:
                 await session.rollback()

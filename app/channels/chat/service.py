@@ -41,6 +41,7 @@ from app.interactions.errors import InteractionNotFoundError, InteractionRefused
 from app.interactions.models import Interaction, SenderKind
 from app.interactions.schemas import Customer, InteractionCreate
 from app.queues.models import Queue
+from app.realtime import grace
 from app.realtime.hub import Hub
 from app.routing.model import Channel, InteractionState
 from app.state import Resources
@@ -131,6 +132,7 @@ async def start_chat(
         ),
     )
     await _publish(resources.hub, first)
+    await grace.expect_connection(resources.sessions, grace.CLAIMANT, str(interaction_id))
     token = issue_claimant_token(
         resources.secret_key, interaction_id=str(interaction_id), name=body.name, now=now
     )

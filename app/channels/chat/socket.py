@@ -23,7 +23,7 @@ from app.errors import AppError
 from app.interactions.errors import InteractionNotFoundError
 from app.interactions.models import Interaction, SenderKind
 from app.realtime import grace
-from app.realtime.hub import RESYNC, Frame, Listener, interaction_key
+from app.realtime.hub import RESYNC, STOPPED, Frame, Listener, interaction_key
 from app.realtime.sockets import (
     CLOSE_NOT_FOUND,
     FrameSocket,
@@ -31,7 +31,7 @@ from app.realtime.sockets import (
     accept_hello,
     app_error_frame,
     error_frame,
-    run_until_first_ends,
+    run_socket,
     validation_error_frame,
 )
 from app.routing import commands as c
@@ -113,7 +113,9 @@ class ClaimantConnection:
             if first_here:
                 await grace.mark_connected(self._resources.sessions, grace.CLAIMANT, str(self._id))
                 await self._signal({"type": "customer_presence", "connected": True})
-            await run_until_first_ends(self._read_frames(), self._push_frames(listener))
+            await run_socket(
+                self._socket, listener, self._read_frames(), self._push_frames(listener)
+            )
         except SocketClosedError:
             pass
         finally:
@@ -136,6 +138,8 @@ class ClaimantConnection:
             self._resources.places.watch(self._id, listener)
         while True:
             frame = await listener.get()
+            if frame is STOPPED:
+                return
             if frame is RESYNC:
                 await self._replay()
                 await self._sync(await self._read_row())

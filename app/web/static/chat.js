@@ -550,7 +550,9 @@
 
   function buildMessage(li, m) {
     const own = m.from === "customer";
-    li.className = `msg msg--${m.from === "agent" || own ? m.from : "system"}`;
+    // A supervisor writing in the chat speaks for the agency, like the agent.
+    const staff = m.from === "agent" || m.from === "supervisor";
+    li.className = `msg msg--${own ? "customer" : staff ? "agent" : "system"}`;
     li.replaceChildren();
     const meta = document.createElement("p");
     meta.className = "meta";
