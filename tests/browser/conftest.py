@@ -1,18 +1,37 @@
 """Fixtures for end-to-end tests in Debian's Chromium (marker `browser`).
 
-* `switchboard_server`: a real `switchboard serve --demo` subprocess on a free port of
-  127.0.0.1 with its own temporary data directory and embedded SQLite database (a copy
-  of `demo_database`, migrated and seeded once per run); its `url` is the base URL (e.g.
-  ``http://127.0.0.1:43121``), `stop()`/`start()`/`restart()` keep port and data (call
-  them through ``asyncio.to_thread`` from async tests). `server_url` is the URL string.
+One real `switchboard serve --demo` subprocess and one headless Chromium serve all the
+tests of this package (started by the first, stopped after the last); every test works in
+its own corner of that demo centre, so tests stay independent of each other and of their
+order:
+
+* `centre`: the test's own skill, queue (its chat topic, ``centre.queue``) and agents,
+  set up over the admin API. ``await centre.agent("Ana Ruiz")`` is an agent called Ana
+  Ruiz who holds the skill, signed in over REST and (by default) available; the result
+  has its staff `id`, `username`, `password` and the `headers` to act as that agent.
+  ``await centre.account("Ana Ruiz")`` only makes the account (to sign in on the desk
+  page); accounts come from a pool in the template database (`demo_database`), whose
+  passwords are cheap to check. ``await centre.add_queue("Seguro de Desempleo")`` adds
+  another queue that no agent serves (or the holders of ``skill=``). At the end of the
+  test its agents go offline and are deactivated and its queues are deactivated, so no
+  other test is offered its chats or sees its agents.
+* `client_address`: the address the server sees for this test's requests and pages
+  (``X-Forwarded-For``, trusted from 127.0.0.1 only), so per-address limits such as
+  chat starts are the test's own.
+* `server_url`: the base URL (e.g. ``http://127.0.0.1:43121``) of the shared server, or of
+  a dedicated one when the test asks for `switchboard_server`: a server of its own
+  (started from a copy of `demo_database`) whose `stop()`/`start()`/`restart()` keep port
+  and data (call them through ``asyncio.to_thread`` from async tests).
 * `browser`: a headless Chromium (Playwright, async API) started from /usr/bin/chromium.
-* `page`: a new page in a fresh browser context (own cookies and sessionStorage), with
-  `base_url` set to the server, so ``await page.goto("/chat")`` works. Actions and
-  `expect(...)` assertions wait up to 10 s.
-* `api`: an `httpx.AsyncClient` on the server.
-* `demo_agent`: ``await demo_agent("ana.ruiz")`` logs a demo agent in over REST and makes
-  it available; the result has the staff `id` and the `headers` to act as that agent
-  (accept, send messages...). `sign_in_agent(api, username)` is the same as a function.
+* `new_context`: ``await new_context()`` is a fresh browser context (own cookies and
+  sessionStorage, `base_url` set to the server), closed after the test; `page` is a page
+  in one. Actions and `expect(...)` assertions wait up to 10 s.
+* `api`: an `httpx.AsyncClient` on the server (with the test's client address).
+* `sign_in_agent(api, username, password)` logs any staff account in over REST.
+
+Tests and async fixtures here run in one event loop for the whole package (the browser
+lives in it): declare async fixtures with ``@pytest_asyncio.fixture(loop_scope="package")``;
+tests get the matching `asyncio` marker from `pytest_collection_modifyitems`.
 
 Everything talks only to 127.0.0.1. Chromium comes from Debian (`apt-get install
 chromium`), never from `playwright install`; when it cannot be installed the tests fail
@@ -21,26 +40,42 @@ with a message saying so rather than being skipped.
 
 from __future__ import annotations
 
+import inspect
+import itertools
+import json
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DEMO_PASSWORD = "switchboard-demo"
+# Passwords of the agents the tests create (the server checks only length and variety);
+# the same as demo_template.POOL_PASSWORD.
+AGENT_PASSWORD = "browser-test-agent"
+# Agent accounts made with the template database, more than one run of the suite takes.
+POOL_SIZE = 120
+TEMPLATE_SCRIPT = Path(__file__).resolve().parent / "demo_template.py"
 READY_TIMEOUT_S = 30.0
 DATABASE_FILE = "switchboard.db"
 # The project's virtualenv sits beside tests/; its console script is what users run.
 SWITCHBOARD = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "switchboard"
+# Each test's requests claim their own client address; the servers trust it from here only.
+FORWARDED_HEADER = "X-Forwarded-For"
+TRUSTED_PROXY = "127.0.0.1"
 
 # A loaded CI machine starting Chromium and a server: give assertions room (default 5 s).
 expect.set_options(timeout=10_000)
@@ -88,11 +123,18 @@ def _ensure_chromium() -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test under tests/browser is a browser test, even if a module forgets pytestmark."""
+    """Every test under tests/browser is a browser test, even if a module forgets pytestmark,
+    and runs in the package's event loop, where the shared browser lives."""
     here = Path(__file__).resolve().parent
     for item in items:
-        if here in item.path.resolve().parents and item.get_closest_marker("browser") is None:
+        if here not in item.path.resolve().parents:
+            continue
+        if item.get_closest_marker("browser") is None:
             item.add_marker(pytest.mark.browser)
+        marker = item.get_closest_marker("asyncio")
+        is_async = inspect.iscoroutinefunction(getattr(item, "obj", None))
+        if is_async and (marker is None or marker.kwargs.get("loop_scope") != "package"):
+            item.add_marker(pytest.mark.asyncio(loop_scope="package"), append=False)
 
 
 def _server_environment(data_dir: Path) -> dict[str, str]:
@@ -109,6 +151,14 @@ def _server_environment(data_dir: Path) -> dict[str, str]:
     }
 
 
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 class SwitchboardServer:
     """A `switchboard serve --demo` subprocess on 127.0.0.1 with its own data directory.
 
@@ -116,11 +166,15 @@ class SwitchboardServer:
     data, so a test can take the server away under a page and bring it back.
     """
 
-    def __init__(self, port: int, data_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self, port: int, data_dir: Path, log_path: Path, pool: list[dict[str, str]] | None = None
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.port = port
         self.data_dir = data_dir
         self.log_path = log_path
+        # Agent accounts of the template database that no test has taken yet.
+        self.pool: Iterator[dict[str, str]] = iter(pool or [])
         self._process: subprocess.Popen[bytes] | None = None
 
     def log(self) -> str:
@@ -132,7 +186,11 @@ class SwitchboardServer:
     def start(self) -> None:
         """Start the server and wait until GET /readyz answers 200 (fails the test if not)."""
         assert self._process is None, "already running"
-        env = _server_environment(self.data_dir)
+        env = {
+            **_server_environment(self.data_dir),
+            # Tests tell their client address apart with X-Forwarded-For from 127.0.0.1.
+            "SWITCHBOARD_FORWARDED_ALLOW_IPS": TRUSTED_PROXY,
+        }
         command = [str(SWITCHBOARD), "serve", "--demo", "--host", "127.0.0.1"]
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
@@ -184,16 +242,30 @@ class SwitchboardServer:
         )
 
 
+POOL_FILE = "agent-pool.json"
+
+
+def _new_server(directory: Path, demo_database: Path) -> SwitchboardServer:
+    data_dir = directory / "server-data"
+    data_dir.mkdir()
+    shutil.copyfile(demo_database, data_dir / DATABASE_FILE)
+    pool = json.loads((demo_database.parent / POOL_FILE).read_text(encoding="utf-8"))
+    return SwitchboardServer(_free_port(), data_dir, directory / "server.log", pool)
+
+
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated and seeded with the demo centre once per run.
+    """A SQLite file migrated and seeded with the demo centre once per run, plus a pool of
+    agent accounts for the tests (tests/browser/demo_template.py; their ids are in
+    agent-pool.json beside it).
 
-    Each server starts from a copy, so it skips the slow part (hashing the demo passwords);
-    `serve --demo` still runs its idempotent seeding on top, as a user's would.
+    Each server starts from a copy, so it skips the slow part (hashing passwords; the
+    template's are hashed at argon2's lowest cost); `serve --demo` still runs its
+    idempotent seeding on top, as a user's would.
     """
     data_dir = tmp_path_factory.mktemp("demo-template")
     result = subprocess.run(
-        [str(SWITCHBOARD), "seed-demo"],
+        [str(SWITCHBOARD.parent / "python"), str(TEMPLATE_SCRIPT), str(POOL_SIZE)],
         env=_server_environment(data_dir),
         capture_output=True,
         text=True,
@@ -201,19 +273,20 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     if result.returncode != 0:
-        pytest.fail(f"switchboard seed-demo failed:\n{result.stdout}{result.stderr}", pytrace=False)
+        pytest.fail(
+            f"seeding the demo template failed:\n{result.stdout}{result.stderr}", pytrace=False
+        )
+    pool = json.loads(result.stdout.strip().splitlines()[-1])
+    (data_dir / POOL_FILE).write_text(json.dumps(pool), encoding="utf-8")
     return data_dir / DATABASE_FILE
 
 
-@pytest.fixture
-def switchboard_server(
-    tmp_path: Path, free_port: int, demo_database: Path
+@pytest.fixture(scope="package")
+def shared_server(
+    tmp_path_factory: pytest.TempPathFactory, demo_database: Path
 ) -> Iterator[SwitchboardServer]:
-    """A real demo server in a subprocess, on its own data directory and SQLite file."""
-    data_dir = tmp_path / "server-data"
-    data_dir.mkdir()
-    shutil.copyfile(demo_database, data_dir / DATABASE_FILE)
-    server = SwitchboardServer(free_port, data_dir, tmp_path / "server.log")
+    """The demo server every test shares unless it asks for `switchboard_server`."""
+    server = _new_server(tmp_path_factory.mktemp("shared-server"), demo_database)
     try:
         server.start()
         yield server
@@ -222,14 +295,43 @@ def switchboard_server(
 
 
 @pytest.fixture
-def server_url(switchboard_server: SwitchboardServer) -> str:
-    """The base URL of the running demo server, without a trailing slash."""
-    return switchboard_server.url
+def switchboard_server(tmp_path: Path, demo_database: Path) -> Iterator[SwitchboardServer]:
+    """A demo server of the test's own (for tests that stop or restart it)."""
+    server = _new_server(tmp_path, demo_database)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
+def server(request: pytest.FixtureRequest) -> SwitchboardServer:
+    """The test's own server when it asked for `switchboard_server`, else the shared one."""
+    name = "switchboard_server" if "switchboard_server" in request.fixturenames else "shared_server"
+    found: SwitchboardServer = request.getfixturevalue(name)
+    return found
+
+
+@pytest.fixture
+def server_url(server: SwitchboardServer) -> str:
+    """The base URL of the test's demo server, without a trailing slash."""
+    return server.url
+
+
+_addresses = itertools.count(1)
+
+
+@pytest.fixture
+def client_address() -> str:
+    """An address of the test's own (10.x.y.z), which the server sees as the client's."""
+    n = next(_addresses)
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
 async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium driven by Playwright."""
+    """Headless Debian Chromium driven by Playwright, one for all the tests here."""
     _ensure_chromium()
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
@@ -241,45 +343,80 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-@pytest.fixture
-async def page(browser: Browser, server_url: str) -> AsyncIterator[Page]:
-    """A new page in its own browser context, with relative URLs resolved on the server."""
-    context = await browser.new_context(base_url=server_url)
-    context.set_default_timeout(10_000)
-    new_page = await context.new_page()
+ContextFactory = Callable[[], Awaitable[BrowserContext]]
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def new_context(
+    browser: Browser, server_url: str, client_address: str
+) -> AsyncIterator[ContextFactory]:
+    """``await new_context()``: a fresh browser context on the server, closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    async def make() -> BrowserContext:
+        context = await browser.new_context(
+            base_url=server_url, extra_http_headers={FORWARDED_HEADER: client_address}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
     try:
-        yield new_page
+        yield make
     finally:
-        await context.close()
+        for context in contexts:
+            await context.close()
 
 
-@pytest.fixture
-async def api(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
+@pytest_asyncio.fixture(loop_scope="package")
+async def page(new_context: ContextFactory) -> Page:
+    """A new page in its own browser context, with relative URLs resolved on the server."""
+    context = await new_context()
+    return await context.new_page()
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def api(server_url: str, client_address: str) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the demo server, for driving agents and checking state in tests."""
-    async with httpx.AsyncClient(base_url=server_url, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=server_url, timeout=10, headers={FORWARDED_HEADER: client_address}
+    ) as client:
         yield client
 
 
 @dataclass(frozen=True)
 class SignedInAgent:
-    """A demo agent signed in over REST: its staff id and the headers that prove it."""
+    """A staff account signed in over REST: its staff id and the headers that prove it."""
 
     id: str
     headers: dict[str, str]
+    username: str = ""
+    password: str = ""
+    name: str = ""
 
 
 async def sign_in_agent(
-    api: httpx.AsyncClient, username: str = "ana.ruiz", *, available: bool = True
+    api: httpx.AsyncClient,
+    username: str,
+    password: str = DEMO_PASSWORD,
+    *,
+    available: bool = True,
 ) -> SignedInAgent:
-    """Log a demo agent in (password `switchboard-demo`) and, by default, make it available."""
+    """Log a staff account in and, by default, make it available."""
     response = await api.post(
-        "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}
+        "/api/v1/auth/login", json={"username": username, "password": password}
     )
     assert response.status_code == 200, response.text
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
     me = await api.get("/api/v1/auth/me", headers=headers)
     assert me.status_code == 200, me.text
-    agent = SignedInAgent(id=str(me.json()["subject_id"]), headers=headers)
+    agent = SignedInAgent(
+        id=str(me.json()["subject_id"]),
+        headers=headers,
+        username=username,
+        password=password,
+        name=str(me.json().get("name") or ""),
+    )
     if available:
         presence = await api.put(
             f"/api/v1/agents/{agent.id}/presence", json={"state": "available"}, headers=headers
@@ -288,14 +425,129 @@ async def sign_in_agent(
     return agent
 
 
-AgentFactory = Callable[..., Awaitable[SignedInAgent]]
+@dataclass(frozen=True)
+class StaffAccount:
+    """An agent account made for one test (not signed in)."""
+
+    id: str
+    username: str
+    password: str
+    name: str
 
 
-@pytest.fixture
-def demo_agent(api: httpx.AsyncClient) -> AgentFactory:
-    """``await demo_agent(username="ana.ruiz", available=True)``: a signed-in demo agent."""
+@dataclass
+class Centre:
+    """One test's corner of the shared demo centre: a skill, queues and agents of its own."""
 
-    async def make(username: str = "ana.ruiz", *, available: bool = True) -> SignedInAgent:
-        return await sign_in_agent(api, username, available=available)
+    api: httpx.AsyncClient
+    admin: dict[str, str]
+    tag: str
+    server: SwitchboardServer
+    skill: str = ""
+    queue: str = ""
+    queue_ids: list[str] = field(default_factory=list)
+    queue_names: list[str] = field(default_factory=list)
+    agent_ids: list[str] = field(default_factory=list)
+    _skills: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    return make
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.api.post(path, json=body, headers=self.admin)
+        assert response.status_code == 201, f"POST {path}: {response.status_code} {response.text}"
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def add_skill(self) -> str:
+        """A new skill of this test's (a slug no other test uses)."""
+        name = f"t{self.tag}-{next(self._skills)}"
+        await self._post("/api/v1/skills", {"name": name, "description": "browser test"})
+        return name
+
+    async def add_queue(self, name: str, *, skill: str | None = None) -> str:
+        """A queue named `name` and this test's tag; by default no agent can take its chats."""
+        full_name = f"{name} {self.tag}"
+        if full_name in self.queue_names:
+            full_name = f"{full_name}-{len(self.queue_names) + 1}"
+        created = await self._post(
+            "/api/v1/queues",
+            {
+                "name": full_name,
+                "description": "browser test",
+                "required_skills": [{"skill": skill or await self.add_skill(), "min_level": 1}],
+            },
+        )
+        self.queue_ids.append(str(created["id"]))
+        self.queue_names.append(full_name)
+        return full_name
+
+    async def account(
+        self, name: str = "Ana Ruiz", *, skills: list[str] | None = None, chats: int = 3
+    ) -> StaffAccount:
+        """An agent called `name` who serves `queue` (or holds `skills`), its account the
+        test's own.
+
+        Taken from the template's pool and named and skilled over the admin API (PATCH
+        /agents/{id}, PUT /agents/{id}/skills); made with POST /agents when the pool is
+        used up."""
+        held = [{"skill": skill, "proficiency": 5} for skill in skills or [self.skill]]
+        taken = next(self.server.pool, None)
+        if taken is None:
+            username = f"agent-{self.tag}-{len(self.agent_ids) + 1}"
+            created = await self._post(
+                "/api/v1/agents",
+                {
+                    "username": username,
+                    "password": AGENT_PASSWORD,
+                    "display_name": name,
+                    "skills": held,
+                    "capacity": {"chat": chats},
+                },
+            )
+            agent_id = str(created["id"])
+        else:
+            agent_id, username = taken["id"], taken["username"]
+            for method, path, body in (
+                ("PATCH", "", {"display_name": name, "capacity": {"chat": chats}}),
+                ("PUT", "/skills", {"skills": held}),
+            ):
+                response = await self.api.request(
+                    method, f"/api/v1/agents/{agent_id}{path}", json=body, headers=self.admin
+                )
+                assert response.status_code == 200, f"{method} {path}: {response.text}"
+        self.agent_ids.append(agent_id)
+        return StaffAccount(agent_id, username, AGENT_PASSWORD, name)
+
+    async def agent(self, name: str = "Ana Ruiz", *, available: bool = True) -> SignedInAgent:
+        """An agent who serves `queue`, signed in over REST (and available by default)."""
+        account = await self.account(name)
+        return await sign_in_agent(
+            self.api, account.username, account.password, available=available
+        )
+
+    async def tidy(self) -> None:
+        """Agents offline and deactivated, queues deactivated (best effort: may be gone)."""
+        try:
+            for agent_id in self.agent_ids:
+                await self.api.put(
+                    f"/api/v1/agents/{agent_id}/presence",
+                    json={"state": "offline"},
+                    headers=self.admin,
+                )
+                await self.api.post(f"/api/v1/agents/{agent_id}/deactivate", headers=self.admin)
+            for queue_id in self.queue_ids:
+                await self.api.post(f"/api/v1/queues/{queue_id}/deactivate", headers=self.admin)
+        except httpx.HTTPError:
+            pass
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def centre(api: httpx.AsyncClient, server: SwitchboardServer) -> AsyncIterator[Centre]:
+    """The test's own skill and queue (``centre.queue``, also its chat topic) and agents."""
+    # The template's passwords are cheap to check: the demo admin signs in for each test.
+    admin = await sign_in_agent(api, "admin", DEMO_PASSWORD, available=False)
+    made = Centre(api=api, admin=admin.headers, tag=secrets.token_hex(3), server=server)
+    made.skill = await made.add_skill()
+    made.queue = await made.add_queue("Unemployment Insurance", skill=made.skill)
+    try:
+        yield made
+    finally:
+        await made.tidy()

@@ -2,7 +2,8 @@
 
 Each test drives one behaviour; the way there (sign in, go available, a claimant starts a
 chat, accept it) is built by the fixtures below. The claimant side is played over REST and
-`/ws/chat` from Python, as docs/realtime-protocol.md describes it.
+`/ws/chat` from Python, as docs/realtime-protocol.md describes it. Each test's agents and
+queues are its own (`centre`, see conftest.py), on a server the tests share.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+import pytest_asyncio
+from playwright.async_api import Locator, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import DEMO_PASSWORD, Centre, ContextFactory, StaffAccount
 
-AGENT = "ana.ruiz"
-PASSWORD = "switchboard-demo"
-# Ana (english 7, ui 7) can serve this demo queue (needs ui 3, english 5).
-TOPIC_QUEUE = "Unemployment Insurance"
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
+
+AGENT_NAME = "Ana Ruiz"
 CUSTOMER = "José Ramírez"
 FIRST_MESSAGE = "I have not received my payment this week."
 FRAME_TIMEOUT_S = 10.0
@@ -46,23 +47,28 @@ class Claimant:
 # ------------------------------------------------------------------ helpers
 
 
-async def sign_in(page: Page, username: str = AGENT, password: str = PASSWORD) -> None:
+async def sign_in(page: Page, username: str, password: str) -> None:
     await page.goto("/agent")
     await page.get_by_label("Username").fill(username)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
 
 
-async def start_chat(api: httpx.AsyncClient, name: str = CUSTOMER) -> Claimant:
-    """Start a chat as a claimant, on the topic whose queue Ana serves."""
+async def sign_in_available(page: Page, account: StaffAccount) -> None:
+    """Sign `account` in on the desk and set it available."""
+    await sign_in(page, account.username, account.password)
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await page.get_by_label("Status").select_option("available")
+    await expect(page.locator("#presence-text")).to_have_text("Receiving offers")
+
+
+async def start_chat(api: httpx.AsyncClient, queue: str, name: str = CUSTOMER) -> Claimant:
+    """Start a chat as a claimant, on the topic of `queue` (the test's, which Ana serves)."""
     options = await api.get("/api/v1/chats/options")
     assert options.status_code == 200, options.text
     topics = options.json()["topics"]
-    topic = next(
-        (t["key"] for t in topics if TOPIC_QUEUE in (t["key"], t.get("label"))),
-        None,
-    )
-    assert topic is not None, f"no topic for {TOPIC_QUEUE!r} in {topics}"
+    topic = next((t["key"] for t in topics if queue in (t["key"], t.get("label"))), None)
+    assert topic is not None, f"no topic for {queue!r} in {topics}"
     response = await api.post(
         "/api/v1/chats",
         json={
@@ -119,7 +125,7 @@ async def agent_message_seen_by_claimant(
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(autouse=True)
+@pytest_asyncio.fixture(loop_scope="package", autouse=True)
 async def no_script_errors(page: Page) -> AsyncIterator[None]:
     """Every test also checks that the page threw no JavaScript error."""
     errors: list[str] = []
@@ -128,16 +134,22 @@ async def no_script_errors(page: Page) -> AsyncIterator[None]:
     assert errors == []
 
 
-@pytest.fixture
-async def desk(page: Page) -> Page:
+@pytest_asyncio.fixture(loop_scope="package")
+async def ana(centre: Centre) -> StaffAccount:
+    """Ana's account: an agent of the test's own who serves `centre.queue`."""
+    return await centre.account(AGENT_NAME)
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def desk(page: Page, ana: StaffAccount) -> Page:
     """Ana signed in on the desk, its socket connected."""
-    await sign_in(page)
+    await sign_in(page, ana.username, ana.password)
     await expect(page.get_by_label("Status")).to_be_visible()
     await expect(page.locator("#connection")).to_have_text("Connected")
     return page
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="package")
 async def available_desk(desk: Page) -> Page:
     """Ana available: offers come to this page."""
     await desk.get_by_label("Status").select_option("available")
@@ -145,15 +157,15 @@ async def available_desk(desk: Page) -> Page:
     return desk
 
 
-@pytest.fixture
-async def offered(available_desk: Page, api: httpx.AsyncClient) -> Claimant:
+@pytest_asyncio.fixture(loop_scope="package")
+async def offered(available_desk: Page, api: httpx.AsyncClient, centre: Centre) -> Claimant:
     """A claimant's chat, offered to Ana: the banner is showing."""
-    claimant = await start_chat(api)
+    claimant = await start_chat(api, centre.queue)
     await expect(offer_banner(available_desk)).to_be_visible()
     return claimant
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="package")
 async def accepted(available_desk: Page, offered: Claimant) -> Claimant:
     """Ana accepted the offered chat: its tab is open."""
     await offer_banner(available_desk).get_by_role("button", name="Accept").click()
@@ -161,7 +173,7 @@ async def accepted(available_desk: Page, offered: Claimant) -> Claimant:
     return offered
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="package")
 async def wrap_up(available_desk: Page, accepted: Claimant) -> Claimant:
     """Ana ended the chat: the wrap-up form is open."""
     panel = conversation_panel(available_desk)
@@ -174,11 +186,13 @@ async def wrap_up(available_desk: Page, accepted: Claimant) -> Claimant:
 # ------------------------------------------------------------------ tests
 
 
-async def test_the_page_loads_nothing_from_another_origin(page: Page, server_url: str) -> None:
+async def test_the_page_loads_nothing_from_another_origin(
+    page: Page, server_url: str, ana: StaffAccount
+) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.on("websocket", lambda ws: requested.append(ws.url))
-    await sign_in(page)
+    await sign_in(page, ana.username, ana.password)
     await expect(page.locator("#connection")).to_have_text("Connected")
     ws_origin = server_url.replace("http://", "ws://", 1)
     foreign = [url for url in requested if not url.startswith((server_url + "/", ws_origin + "/"))]
@@ -188,7 +202,7 @@ async def test_the_page_loads_nothing_from_another_origin(page: Page, server_url
 
 
 async def test_a_wrong_password_is_shown_at_the_form(page: Page) -> None:
-    await sign_in(page, password="not-the-password")
+    await sign_in(page, "ana.ruiz", "not-the-password")
     await expect(page.locator("#signin-error")).to_be_visible()
     await expect(page.get_by_label("Status")).to_be_hidden()
 
@@ -197,7 +211,7 @@ async def test_signing_in_shows_the_state_switcher(desk: Page) -> None:
     switcher = desk.get_by_label("Status")
     await expect(switcher).to_be_visible()
     await expect(switcher.locator("option")).to_contain_text(["Available", "Offline"])
-    await expect(desk.locator("#agent-name")).to_have_text("Ana Ruiz")
+    await expect(desk.locator("#agent-name")).to_have_text(AGENT_NAME)
 
 
 async def test_signing_out_returns_to_the_sign_in_form(desk: Page) -> None:
@@ -244,11 +258,11 @@ async def test_busy_with_a_reason_is_stored(desk: Page, api: httpx.AsyncClient) 
 
 
 async def test_an_offer_shows_a_banner_with_a_countdown(
-    available_desk: Page, offered: Claimant
+    available_desk: Page, offered: Claimant, centre: Centre
 ) -> None:
     banner = offer_banner(available_desk)
     await expect(banner).to_contain_text(CUSTOMER)
-    await expect(banner).to_contain_text(TOPIC_QUEUE)
+    await expect(banner).to_contain_text(centre.queue)
     await expect(banner.locator(".offer-countdown-text")).to_have_text(
         re.compile(r"Expires in \d+ s")
     )
@@ -281,10 +295,10 @@ async def test_a_message_from_the_claimant_appears(
 
 
 async def test_a_message_in_another_tab_counts_as_unread(
-    available_desk: Page, accepted: Claimant, api: httpx.AsyncClient
+    available_desk: Page, accepted: Claimant, api: httpx.AsyncClient, centre: Centre
 ) -> None:
     first_tab = conversation_tab(available_desk)
-    await start_chat(api, name="Linh Tran")
+    await start_chat(api, centre.queue, name="Linh Tran")
     await offer_banner(available_desk).get_by_role("button", name="Accept").click()
     second_tab = available_desk.get_by_role("tab", name=re.compile("Linh Tran"))
     await expect(second_tab).to_have_attribute("aria-selected", "true")
@@ -331,38 +345,38 @@ async def test_reloading_the_page_brings_the_chat_back_without_repeats(
 
 
 async def test_a_canned_response_is_filled_with_the_first_name(
-    page: Page, api: httpx.AsyncClient
+    page: Page, api: httpx.AsyncClient, centre: Centre, ana: StaffAccount
 ) -> None:
     login = await api.post(
-        "/api/v1/auth/login", json={"username": "supervisor", "password": PASSWORD}
+        "/api/v1/auth/login", json={"username": "supervisor", "password": DEMO_PASSWORD}
     )
     assert login.status_code == 200, login.text
+    # Canned responses are shared by every desk: a title of this test's own.
+    title = f"Greeting {centre.tag}"
     created = await api.post(
         "/api/v1/canned-responses",
-        json={"title": "Greeting", "body": "Hello {first_name}, thanks for waiting."},
+        json={"title": title, "body": "Hello {first_name}, thanks for waiting."},
         headers={"Authorization": f"Bearer {login.json()['access_token']}"},
     )
     assert created.status_code == 201, created.text
-    await sign_in(page)
-    await expect(page.locator("#connection")).to_have_text("Connected")
-    await page.get_by_label("Status").select_option("available")
-    await expect(page.locator("#presence-text")).to_have_text("Receiving offers")
-    await start_chat(api)
+    await sign_in_available(page, ana)
+    await start_chat(api, centre.queue)
     await offer_banner(page).get_by_role("button", name="Accept").click()
     panel = conversation_panel(page)
-    await panel.get_by_label("Canned response").select_option(label="Greeting")
+    await panel.get_by_label("Canned response").select_option(label=title)
     await expect(panel.get_by_label("Message", exact=True)).to_have_value(
         "Hello José, thanks for waiting."
     )
 
 
 async def test_a_warm_transfer_to_a_queue_closes_the_tab(
-    available_desk: Page, accepted: Claimant, api: httpx.AsyncClient
+    available_desk: Page, accepted: Claimant, api: httpx.AsyncClient, centre: Centre
 ) -> None:
     note = "Claimant prefers Spanish; payment hold since Monday."
+    spanish_queue = await centre.add_queue("Seguro de Desempleo")
     await conversation_panel(available_desk).get_by_role("button", name="Transfer…").click()
     dialog = available_desk.get_by_role("dialog", name="Transfer")
-    await dialog.get_by_label("Queue", exact=True).select_option("Seguro de Desempleo")
+    await dialog.get_by_label("Queue", exact=True).select_option(spanish_queue)
     await dialog.get_by_role("radio", name="Warm").check()
     await dialog.get_by_role("textbox", name="Private note").fill(note)
     await dialog.get_by_role("button", name="Transfer", exact=True).click()
@@ -375,36 +389,87 @@ async def test_a_warm_transfer_to_a_queue_closes_the_tab(
     assert note not in seen.text
 
 
+async def open_transfer_to_a_named_agent(desk: Page) -> Locator:
+    """Open the transfer dialog of the open chat and choose "A named agent"; the dialog."""
+    await conversation_panel(desk).get_by_role("button", name="Transfer…").click()
+    dialog = desk.get_by_role("dialog", name="Transfer")
+    await dialog.get_by_role("radio", name="A named agent").check()
+    await expect(dialog.get_by_label("Agent", exact=True)).to_be_visible()
+    return dialog
+
+
+@pytest.mark.parametrize("target", ["a named agent", "a queue"])
 async def test_the_receiving_agent_sees_the_warm_transfer_note_first(
-    available_desk: Page, accepted: Claimant, browser: Browser, server_url: str
+    target: str,
+    available_desk: Page,
+    accepted: Claimant,
+    ana: StaffAccount,
+    centre: Centre,
+    new_context: ContextFactory,
 ) -> None:
     note = "Payment hold since Monday; claimant prefers Spanish."
-    context = await browser.new_context(base_url=server_url)
-    context.set_default_timeout(10_000)
-    try:
-        maria = await context.new_page()
-        await sign_in(maria, "maria.lopez")
-        await expect(maria.locator("#connection")).to_have_text("Connected")
-        await maria.get_by_label("Status").select_option("available")
-        await expect(maria.locator("#presence-text")).to_have_text("Receiving offers")
-        # Ana takes a break, or the queue could offer the chat straight back to her.
-        await available_desk.get_by_label("Status").select_option("busy:break")
-        await expect(available_desk.locator("#presence-text")).to_have_text("Not receiving offers")
+    # María serves another queue only: she gets the chat by name, or through her queue.
+    spanish = await centre.add_skill()
+    spanish_queue = await centre.add_queue("Seguro de Desempleo", skill=spanish)
+    maria_account = await centre.account("María López", skills=[spanish])
+    maria = await (await new_context()).new_page()
+    errors: list[str] = []
+    maria.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in_available(maria, maria_account)
 
+    if target == "a named agent":
+        dialog = await open_transfer_to_a_named_agent(available_desk)
+        # Colleagues available now, from GET /api/v1/agents/available: María, never Ana.
+        agents = dialog.get_by_label("Agent", exact=True)
+        await expect(agents.locator(f'option[value="{maria_account.id}"]')).to_have_text(
+            "María López"
+        )
+        await expect(agents.locator(f'option[value="{ana.id}"]')).to_have_count(0)
+        await expect(dialog.locator("#transfer-agent-error")).to_be_hidden()
+        await agents.select_option(maria_account.id)
+    else:
         await conversation_panel(available_desk).get_by_role("button", name="Transfer…").click()
         dialog = available_desk.get_by_role("dialog", name="Transfer")
-        await dialog.get_by_label("Queue", exact=True).select_option("Seguro de Desempleo")
-        await dialog.get_by_role("radio", name="Warm").check()
-        await dialog.get_by_role("textbox", name="Private note").fill(note)
-        await dialog.get_by_role("button", name="Transfer", exact=True).click()
+        await dialog.get_by_label("Queue", exact=True).select_option(spanish_queue)
+    await dialog.get_by_role("radio", name="Warm").check()
+    await dialog.get_by_role("textbox", name="Private note").fill(note)
+    await dialog.get_by_role("button", name="Transfer", exact=True).click()
+    await expect(dialog).to_be_hidden()
+    await expect(conversation_tab(available_desk)).to_have_count(0)
 
-        await offer_banner(maria).get_by_role("button", name="Accept").click()
-        panel = conversation_panel(maria)
-        first = panel.locator(".panel-main > :not([hidden])").first
-        await expect(first).to_have_class(re.compile("transfer-note"))
-        await expect(first).to_contain_text(note)
-    finally:
-        await context.close()
+    await offer_banner(maria).get_by_role("button", name="Accept").click()
+    panel = conversation_panel(maria)
+    first = panel.locator(".panel-main > :not([hidden])").first
+    await expect(first).to_have_class(re.compile("transfer-note"))
+    await expect(first).to_contain_text(note)
+    assert errors == []
+
+
+async def test_agents_that_cannot_be_listed_are_explained_in_the_transfer_dialog(
+    available_desk: Page, accepted: Claimant
+) -> None:
+    problem = {
+        "type": "about:blank",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "Routing is starting up.",
+        "code": "not_ready",
+        "errors": [],
+    }
+    await available_desk.route(
+        "**/api/v1/agents/available",
+        lambda route: route.fulfill(
+            status=503, json=problem, headers={"Content-Type": "application/problem+json"}
+        ),
+    )
+    dialog = await open_transfer_to_a_named_agent(available_desk)
+    agents = dialog.get_by_label("Agent", exact=True)
+    await expect(agents.locator("option")).to_have_text(["Agents could not be loaded"])
+    error = dialog.locator("#transfer-agent-error")
+    await expect(error).to_have_text("Service unavailable: Routing is starting up.")
+    await expect(dialog.locator("#transfer-agent-hint")).to_contain_text("Transfer to a queue")
+    # Queues still work.
+    await expect(dialog.get_by_label("Queue", exact=True).locator("option")).not_to_have_count(1)
 
 
 async def test_the_claimant_typing_is_shown(
@@ -435,17 +500,17 @@ async def test_the_claimants_read_receipt_marks_the_reply_read(
 
 
 async def test_an_accepted_call_shows_its_details_and_an_end_button(
-    available_desk: Page, api: httpx.AsyncClient
+    available_desk: Page, api: httpx.AsyncClient, centre: Centre
 ) -> None:
     login = await api.post(
-        "/api/v1/auth/login", json={"username": "supervisor", "password": PASSWORD}
+        "/api/v1/auth/login", json={"username": "supervisor", "password": DEMO_PASSWORD}
     )
     assert login.status_code == 200, login.text
     created = await api.post(
         "/api/v1/interactions",
         json={
             "channel": "voice",
-            "queue": TOPIC_QUEUE,
+            "queue": centre.queue,
             "customer": {"name": "Grace Hopper", "phone": "+1 555 0100"},
             "language": "en",
             "topic": "Weekly certification",

@@ -1,7 +1,8 @@
 """The claimant's chat page (/chat) in Chromium against a real `switchboard serve --demo`.
 
 Agents are driven over REST (log in, become available, accept, write) while the page is
-watched the way a claimant sees it.
+watched the way a claimant sees it. Each test's chats go to its own queue (`centre.queue`,
+a topic of the form) and are taken by its own agents (see conftest.py).
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ import pytest
 from playwright.async_api import Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.browser.conftest import AgentFactory, SignedInAgent, SwitchboardServer
+from tests.browser.conftest import Centre, SignedInAgent, SwitchboardServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
 
 FIRST_MESSAGE = "I have not received my payment"
-TOPIC = "Unemployment Insurance"
 
 
 async def _open_form(page: Page) -> None:
@@ -33,13 +33,17 @@ async def _open_form(page: Page) -> None:
 
 
 async def _start_chat(
-    page: Page, name: str = "José Ramírez", message: str = FIRST_MESSAGE, position: int = 1
+    page: Page,
+    topic: str,
+    name: str = "José Ramírez",
+    message: str = FIRST_MESSAGE,
+    position: int = 1,
 ) -> str:
     """Fill in the pre-chat form, start the chat, wait for the place in line; its id."""
     await _open_form(page)
     await page.get_by_label("Your name").fill(name)
-    # The demo's topics are its queues; Ana Ruiz (below) serves this one.
-    await page.get_by_label("Topic").select_option(TOPIC)
+    # Without configured topics each active queue is a topic; the test's agents serve this one.
+    await page.get_by_label("Topic").select_option(topic)
     await page.get_by_label("How can we help?").fill(message)
     await page.get_by_role("button", name="Start chat").click()
     await expect(page.locator("#queue-status")).to_contain_text(
@@ -94,7 +98,9 @@ async def _accept(api: httpx.AsyncClient, agent: SignedInAgent, interaction_id: 
     assert response.status_code == 200, response.text
 
 
-async def test_the_page_loads_nothing_from_another_origin(page: Page, server_url: str) -> None:
+async def test_the_page_loads_nothing_from_another_origin(
+    page: Page, server_url: str, centre: Centre
+) -> None:
     requested: list[str] = []
     sockets: list[str] = []
     errors: list[str] = []
@@ -102,7 +108,7 @@ async def test_the_page_loads_nothing_from_another_origin(page: Page, server_url
     page.on("websocket", lambda socket: sockets.append(socket.url))
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    await _start_chat(page)
+    await _start_chat(page, centre.queue)
     await expect(_messages(page, FIRST_MESSAGE)).to_have_count(1)
 
     origin = urlsplit(server_url).netloc
@@ -114,7 +120,7 @@ async def test_the_page_loads_nothing_from_another_origin(page: Page, server_url
 
 
 async def test_the_form_has_labelled_fields_and_shows_server_errors_beside_them(
-    page: Page, api: httpx.AsyncClient
+    page: Page, api: httpx.AsyncClient, centre: Centre
 ) -> None:
     limit = (await api.get("/api/v1/chats/options")).json()["max_message_chars"]
     await _open_form(page)
@@ -139,7 +145,7 @@ async def test_the_form_has_labelled_fields_and_shows_server_errors_beside_them(
 
     # A message over the limit goes to the server, whose 422 lands next to the message.
     await name.fill("Ana Claimant")
-    await page.get_by_label("Topic").select_option(TOPIC)
+    await page.get_by_label("Topic").select_option(centre.queue)
     message = page.get_by_label("How can we help?")
     await message.fill("x" * (limit + 1))
     await expect(page.locator("#f-message-counter")).to_contain_text(f"{limit + 1} of {limit}")
@@ -161,8 +167,8 @@ async def test_the_form_has_labelled_fields_and_shows_server_errors_beside_them(
     await expect(page.locator("#form-error")).to_be_hidden()
     assert await _stored_chat(page) is None
 
-    # Too many chats from one address: the page says how long to wait, at the top.
-    chat = {"name": "Someone", "language": "en", "topic": TOPIC, "message": "Hello"}
+    # Too many chats from one address (the test's own): the page says how long to wait.
+    chat = {"name": "Someone", "language": "en", "topic": centre.queue, "message": "Hello"}
     for _ in range(100):
         if (await api.post("/api/v1/chats", json=chat)).status_code == 429:
             break
@@ -180,14 +186,14 @@ async def test_the_form_has_labelled_fields_and_shows_server_errors_beside_them(
 
 
 async def test_starting_a_chat_shows_the_place_in_line_and_the_first_message(
-    page: Page, api: httpx.AsyncClient, server_url: str
+    page: Page, api: httpx.AsyncClient, server_url: str, centre: Centre
 ) -> None:
     # Someone else is already waiting in the same line.
-    chat = {"name": "Earlier Claimant", "language": "en", "topic": TOPIC, "message": "Hi"}
+    chat = {"name": "Earlier Claimant", "language": "en", "topic": centre.queue, "message": "Hi"}
     earlier = await api.post("/api/v1/chats", json=chat)
     assert earlier.status_code == 201, earlier.text
 
-    await _start_chat(page, position=2)
+    await _start_chat(page, centre.queue, position=2)
     # "..., about N minutes." follows when the queue has an estimate.
     await expect(page.locator("#queue-status")).to_have_text(
         re.compile(r"^You are number 2 in line(, about \d+ minutes?)?\.$")
@@ -209,9 +215,9 @@ async def test_starting_a_chat_shows_the_place_in_line_and_the_first_message(
 
 
 async def test_a_message_sent_appears_once_and_is_acknowledged(
-    page: Page, api: httpx.AsyncClient
+    page: Page, api: httpx.AsyncClient, centre: Centre
 ) -> None:
-    await _start_chat(page)
+    await _start_chat(page, centre.queue)
     await _send(page, "Is anyone there?")
 
     line = _messages(page, "Is anyone there?")
@@ -224,7 +230,9 @@ async def test_a_message_sent_appears_once_and_is_acknowledged(
     assert (await _stored_chat(page) or {})["last_seq"] == stored[-1]["seq"]
 
 
-async def test_it_works_as_a_320px_wide_widget_in_an_iframe(page: Page, server_url: str) -> None:
+async def test_it_works_as_a_320px_wide_widget_in_an_iframe(
+    page: Page, server_url: str, centre: Centre
+) -> None:
     await page.set_content(
         f'<iframe src="{server_url}/chat?lang=es" title="Chat" '
         'style="width:320px;height:600px;border:0"></iframe>'
@@ -235,7 +243,7 @@ async def test_it_works_as_a_320px_wide_widget_in_an_iframe(page: Page, server_u
     assert await frame.evaluate("document.documentElement.scrollWidth") <= 320
 
     await widget.get_by_label("Su nombre").fill("José Ramírez")
-    await widget.get_by_label("Tema").select_option(TOPIC)
+    await widget.get_by_label("Tema").select_option(centre.queue)
     await widget.get_by_label("¿En qué podemos ayudarle?").fill("No he recibido mi pago")
     await widget.get_by_label("¿En qué podemos ayudarle?").press("Tab")
     await expect(widget.get_by_role("button", name="Iniciar chat")).to_be_focused()
@@ -247,7 +255,8 @@ async def test_it_works_as_a_320px_wide_widget_in_an_iframe(page: Page, server_u
     assert await frame.evaluate("document.documentElement.scrollWidth") <= 320
 
 
-async def test_spanish_changes_the_text_and_the_page_language(page: Page) -> None:
+async def test_spanish_changes_the_text_and_the_page_language(page: Page, centre: Centre) -> None:
+    spanish_queue = await centre.add_queue("Seguro de Desempleo")
     await _open_form(page)
     await page.get_by_role("button", name="ES (Español)").click()
     await expect(page.locator("html")).to_have_attribute("lang", "es")
@@ -266,7 +275,7 @@ async def test_spanish_changes_the_text_and_the_page_language(page: Page) -> Non
     await page.get_by_label("Su nombre").fill("José Ramírez")
     topic = page.get_by_label("Tema")
     await expect(topic.locator("option").first).to_have_text("Elija un tema")
-    await topic.select_option("Seguro de Desempleo")
+    await topic.select_option(spanish_queue)
     await page.get_by_label("¿En qué podemos ayudarle?").fill("No he recibido mi pago")
     await page.get_by_role("button", name="Iniciar chat").click()
     await expect(page.locator("#queue-status")).to_contain_text("Usted es el número 1 en la fila")
@@ -274,9 +283,9 @@ async def test_spanish_changes_the_text_and_the_page_language(page: Page) -> Non
 
 
 async def test_a_reload_resumes_the_same_chat_without_duplicates(
-    page: Page, api: httpx.AsyncClient
+    page: Page, api: httpx.AsyncClient, centre: Centre
 ) -> None:
-    interaction_id = await _start_chat(page)
+    interaction_id = await _start_chat(page, centre.queue)
     await _send(page, "Second message")
     await expect(_messages(page, "Second message")).to_have_attribute("data-state", "sent")
 
@@ -301,10 +310,10 @@ async def test_a_reload_resumes_the_same_chat_without_duplicates(
 
 
 async def test_the_agent_joins_reads_and_writes(
-    page: Page, api: httpx.AsyncClient, demo_agent: AgentFactory
+    page: Page, api: httpx.AsyncClient, centre: Centre
 ) -> None:
-    interaction_id = await _start_chat(page)
-    ana = await demo_agent("ana.ruiz")
+    interaction_id = await _start_chat(page, centre.queue)
+    ana = await centre.agent("Ana Ruiz")
     await _accept(api, ana, interaction_id)
 
     await expect(page.locator("#messages li.notice")).to_contain_text("Ana joined the chat")
@@ -344,10 +353,10 @@ async def _desk_frame(desk: ClientConnection, **expected: object) -> dict[str, A
 
 
 async def test_typing_and_read_marks_go_both_ways(
-    page: Page, api: httpx.AsyncClient, demo_agent: AgentFactory, server_url: str
+    page: Page, api: httpx.AsyncClient, centre: Centre, server_url: str
 ) -> None:
-    interaction_id = await _start_chat(page)
-    ana = await demo_agent("ana.ruiz")
+    interaction_id = await _start_chat(page, centre.queue)
+    ana = await centre.agent("Ana Ruiz")
     await _accept(api, ana, interaction_id)
     await expect(page.locator("#messages li.notice")).to_contain_text("Ana joined the chat")
     token = ana.headers["Authorization"].removeprefix("Bearer ")
@@ -388,10 +397,10 @@ async def test_typing_and_read_marks_go_both_ways(
 
 
 async def test_ending_the_chat_offers_a_rating_and_the_transcript(
-    page: Page, api: httpx.AsyncClient, demo_agent: AgentFactory
+    page: Page, api: httpx.AsyncClient, centre: Centre
 ) -> None:
-    interaction_id = await _start_chat(page)
-    ana = await demo_agent("ana.ruiz")
+    interaction_id = await _start_chat(page, centre.queue)
+    ana = await centre.agent("Ana Ruiz")
     await _accept(api, ana, interaction_id)
     await expect(page.locator("#messages li.notice")).to_contain_text("Ana joined the chat")
 
@@ -418,9 +427,10 @@ async def test_ending_the_chat_offers_a_rating_and_the_transcript(
 
 
 async def test_the_page_reconnects_and_resends_after_the_server_restarts(
-    page: Page, api: httpx.AsyncClient, switchboard_server: SwitchboardServer
+    page: Page, api: httpx.AsyncClient, switchboard_server: SwitchboardServer, centre: Centre
 ) -> None:
-    await _start_chat(page)
+    # The only test that needs a server of its own: it stops and starts it.
+    await _start_chat(page, centre.queue)
     await asyncio.to_thread(switchboard_server.stop)
     await expect(page.locator("#connection")).to_have_text("Connection lost. Reconnecting…")
 

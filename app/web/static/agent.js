@@ -1502,7 +1502,8 @@
     const myId = (desk.agent && desk.agent.id) || (session.user && session.user.id);
     const [queues, agents] = await Promise.allSettled([
       listAll("/queues?active=true"),
-      listAll("/agents?active=true"),
+      // Colleagues available right now (the caller is left out); agents may ask for it.
+      request("GET", "/agents/available"),
     ]);
     if (transfer.chat !== chat) return;
     if (queues.status === "fulfilled") {
@@ -1515,21 +1516,40 @@
       fillSelect(els.queue, [], "Queues could not be loaded");
       showError(els.fieldBoxes.queue, queues.reason);
     }
-    if (agents.status === "fulfilled") {
-      const items = agents.value.filter((a) => a.active !== false && String(a.id) !== String(myId))
-        .sort((a, b) => String(a.display_name).localeCompare(String(b.display_name)))
-        .map((a) => [a.id, a.display_name || a.username]);
-      fillSelect(els.agent, items, "Choose an agent");
-      show(els.agentHint, true);
-      setText(els.agentHint, "The transfer is refused if the agent is not available or has no room.");
-      $("#transfer-target-agent").disabled = false;
-    } else {
-      fillSelect(els.agent, [], "No agent list");
-      show(els.agentHint, true);
-      setText(els.agentHint, agents.reason && agents.reason.status === 403
-        ? "Your role may not list agents: transfer to a queue instead."
-        : "Agents could not be loaded.");
+    renderTransferAgents(els, agents, myId);
+  }
+
+  /** Total interactions an agent holds, from its load per channel ({"chat": 2, ...}). */
+  function totalLoad(load) {
+    if (!load || typeof load !== "object") return 0;
+    return Object.values(load).reduce((sum, n) => sum + (Number(n) || 0), 0);
+  }
+
+  /** Fill the named-agent list from GET /agents/available (or say why it could not be). */
+  function renderTransferAgents(els, agents, myId) {
+    show(els.agentHint, true);
+    if (agents.status !== "fulfilled") {
+      const error = agents.reason;
+      fillSelect(els.agent, [], "Agents could not be loaded");
+      setText(els.agentHint, "Transfer to a queue instead, or close this dialog and try again.");
+      showError(els.fieldBoxes.agent_id, error);
+      return;
     }
+    const list = Array.isArray(agents.value) ? agents.value : [];
+    const items = list.filter((a) => a && a.agent_id && String(a.agent_id) !== String(myId))
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)))
+      .map((a) => {
+        const held = totalLoad(a.load);
+        const name = a.name || String(a.agent_id);
+        return [String(a.agent_id), held ? `${name} (${held} open)` : name];
+      });
+    if (!items.length) {
+      fillSelect(els.agent, [], "No colleague is available now");
+      setText(els.agentHint, "Only colleagues who are available now are listed: transfer to a queue instead.");
+      return;
+    }
+    fillSelect(els.agent, items, "Choose an agent");
+    setText(els.agentHint, "Colleagues available now; the number in brackets is what they already handle.");
   }
 
   function closeTransfer() {

@@ -856,10 +856,9 @@
         if ($("connection").dataset.i18n === "reconnected") setConnection(null);
       }, 4000);
     }
-    if (frame.agent && frame.agent.first_name) {
-      agentName = frame.agent.first_name;
-      show($("queue-status"), false);
-    }
+    // The welcome names the agent already in the chat (no agent_joined follows): after a
+    // reload the page shows who it is talking to, once per agent as for agent_joined.
+    if (frame.agent && frame.agent.first_name) onAgentJoined(frame);
     if (frame.ended) return showEnded({ by: null, reason: null });
     startHeartbeat();
     // Unacknowledged messages go again with the same id: stored once, acknowledged again.
