@@ -31,6 +31,7 @@ from app.realtime.sockets import (
     accept_hello,
     error_frame,
     run_socket,
+    serve_guarded,
 )
 from app.routing.model import InteractionState
 from app.state import Resources
@@ -80,7 +81,8 @@ async def agent_socket(websocket: WebSocket) -> None:
     if hello is None:
         return
     known = _last_seq_map(hello.last_seq)
-    await DeskConnection(resources, hello.socket, hello.principal).serve(known)
+    desk = DeskConnection(resources, hello.socket, hello.principal)
+    await serve_guarded(hello.socket, desk.serve(known))
 
 
 class DeskConnection:

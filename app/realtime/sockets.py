@@ -5,26 +5,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketState
 
 from app import clock
 from app.auth.principals import Principal, Role
 from app.auth.tokens import InvalidTokenError, decode_token
 from app.errors import AppError
+from app.realtime.bus import BusUnavailableError
 from app.realtime.hub import Listener
 from app.runtime.tasks import STOP_TIMEOUT_S, cancel_and_wait
+
+logger = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 10.0
 # Larger frames are refused: messages have their own (smaller) limit.
 MAX_FRAME_BYTES = 64 * 1024
 
 CLOSE_NORMAL = 1000
+# The server cannot serve the socket right now (a dependency down or overloaded): reconnect.
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_BAD_HELLO = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -180,3 +188,18 @@ async def run_socket(
     finally:
         await cancel_and_wait(reader)
         await cancel_and_wait(pusher)
+
+
+async def serve_guarded(socket: FrameSocket, serving: Coroutine[Any, Any, None]) -> None:
+    """Run a socket's work; when the database, Redis or the routing writer fails under it,
+    close with 1013 (try again later) instead of an unhandled error, so clients reconnect."""
+    try:
+        await serving
+    except AppError as exc:
+        if exc.status < 500:
+            raise  # the caller's own fault: its handler closes with a code that says so
+        logger.warning("socket closed, the service cannot serve it now: %s", exc.detail)
+        await socket.close(CLOSE_TRY_AGAIN_LATER, "the service is busy; reconnect shortly")
+    except (SQLAlchemyError, RedisError, BusUnavailableError, OSError, TimeoutError) as exc:
+        logger.warning("socket closed, the service cannot serve it now: %s", exc)
+        await socket.close(CLOSE_TRY_AGAIN_LATER, "the service is busy; reconnect shortly")

@@ -32,6 +32,7 @@ from app.realtime.sockets import (
     app_error_frame,
     error_frame,
     run_socket,
+    serve_guarded,
     validation_error_frame,
 )
 from app.routing import commands as c
@@ -76,7 +77,8 @@ async def chat_socket(websocket: WebSocket) -> None:
     interaction_id = uuid.UUID(principal.interaction_id)
     connection = ClaimantConnection(resources, socket, principal, interaction_id)
     try:
-        await connection.serve(last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0)
+        start_after = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
+        await serve_guarded(socket, connection.serve(start_after))
     except InteractionNotFoundError:
         await socket.close(CLOSE_NOT_FOUND, "no such chat")
 
