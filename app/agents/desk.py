@@ -222,13 +222,14 @@ class DeskConnection:
                     {"type": "offer_ended", "interaction_id": str(gone), "reason": reason}
                 )
             desk.offers = {row.id for row in offers}
+            joined: list[uuid.UUID] = []
             for row in chats:
                 before = desk.chats.get(row.id)
                 if before is None:
                     await self._socket.send(await self._chat_frame(session, row))
                     desk.chats[row.id] = row.state
                     desk.delivered.setdefault(row.id, 0)
-                    await self._replay(row.id)
+                    joined.append(row.id)
                 elif before is not row.state and row.state is InteractionState.WRAP_UP:
                     await self._socket.send(await _wrap_up_frame(session, row))
                 desk.chats[row.id] = row.state
@@ -242,6 +243,9 @@ class DeskConnection:
                 )
                 desk.chats.pop(gone, None)
                 desk.delivered.pop(gone, None)
+        # Replayed once the session above is closed: one pooled connection at a time.
+        for interaction_id in joined:
+            await self._replay(interaction_id)
         self._listen_to_what_is_shown()
 
     async def _deliver(self, interaction_id: uuid.UUID, frame: Frame) -> None:

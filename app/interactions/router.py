@@ -197,6 +197,7 @@ async def transfer_interaction(
 ) -> InteractionRead:
     """Move an open interaction, keeping its history; an agent may move only its own."""
     await _existing(session, interaction_id)
+    await _release_connection(session)
     await service.check_agent_holds(principal, routing, interaction_id)
     to_queue: QueueId | None = None
     if body.queue is not None:
@@ -333,10 +334,18 @@ async def _act(
     With `holder`, an agent may act only on an interaction it handles.
     """
     await _existing(session, interaction_id)
+    await _release_connection(session)
     if holder is not None:
         await service.check_agent_holds(holder, routing, interaction_id)
     await routing.execute(command)
     return await _current(session, routing, interaction_id)
+
+
+async def _release_connection(session: SessionDep) -> None:
+    # Ends the read transaction so its pooled connection goes back before waiting for the
+    # writer, which needs connections of its own: requests waiting on the writer while
+    # holding the whole pool would stall it.
+    await session.commit()
 
 
 async def _existing(session: SessionDep, interaction_id: uuid.UUID) -> None:
