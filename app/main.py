@@ -50,6 +50,8 @@ from app.web.router import router as web_router
 from app.webhooks.dispatcher import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
+# One for the batch being stored, one for a rebuild or a fence check beside it.
+WRITER_POOL_SIZE = 2
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -63,11 +65,15 @@ def create_app(settings: Settings) -> FastAPI:
         )
         bus = create_bus(settings.redis_url, prefix=settings.redis_prefix)
         sessions = create_session_factory(engine)
+        # The routing writer's own connections: it never queues behind hundreds of desk
+        # reads and API requests for a pooled connection, which would stall every change.
+        writer_engine = create_engine(settings.effective_database_url, pool_size=WRITER_POOL_SIZE)
+        writer_sessions = create_session_factory(writer_engine)
         webhooks = WebhookDispatcher(sessions)
 
         def new_worker(fence: int | None) -> RoutingWorker:
             return RoutingWorker(
-                sessions=sessions,
+                sessions=writer_sessions,
                 rebuild=recovery.rebuild,
                 publish=bus_publisher(bus, webhooks),
                 outbox=write_outbox,
@@ -85,14 +91,14 @@ def create_app(settings: Settings) -> FastAPI:
         )
         hub = Hub(bus)
         routing = RoutingService(node)
+        read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         resources = app.state.resources = Resources(
             settings=settings,
             secret_key=secret_key,
             engine=engine,
             sessions=sessions,
-            read_sessions=create_session_factory(
-                engine.execution_options(isolation_level="AUTOCOMMIT")
-            ),
+            read_sessions=create_session_factory(read_engine),
+            read_engine=read_engine,
             bus=bus,
             routing=routing,
             webhooks=webhooks,
@@ -125,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await throttle_redis.aclose()
             await webhooks.stop()
             await bus.close()
+            await writer_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.auth.api_keys import VerifiedKeys
 from app.auth.rate_limit import InMemoryRateLimiter, Limit, LoginThrottle, RateLimiter
 from app.channels.chat.places import PlaceTracker
 from app.interactions.idempotency import KeyedLocks
@@ -28,6 +29,8 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession]
     # Autocommit, for single-statement reads on hot paths: no BEGIN/ROLLBACK round trips.
     read_sessions: async_sessionmaker[AsyncSession]
+    # The same, without an ORM session: for hot reads that build no model objects.
+    read_engine: AsyncEngine
     bus: Bus
     routing: RoutingService
     webhooks: WebhookDispatcher
@@ -38,6 +41,7 @@ class Resources:
         default_factory=lambda: InMemoryRateLimiter(Limit(max_hits=10, window_s=600))
     )
     idempotency_locks: KeyedLocks = field(default_factory=KeyedLocks)
+    verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle.in_memory)
 
 

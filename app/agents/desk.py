@@ -1,6 +1,8 @@
 """`/ws/agent`: the agent desk's live connection (docs/realtime-protocol.md).
 
-Actions go over REST; this socket pushes. Like the claimant's socket it treats routing
+It pushes; the offer decisions and the end of handling may also come back as frames
+(`accept`, `reject`, `complete`, `finish_wrap_up`: the REST actions without an HTTP round
+trip), the rest of the actions go over REST. Like the claimant's socket it treats routing
 events as prompts, not truth: each one makes it re-read the agent's offers and chats from
 the database and send what changed, so a lost or reordered event costs nothing. Messages
 are numbered per chat and gaps are filled from the database.
@@ -12,28 +14,32 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.agents import desk_view
+from app.agents.desk_view import DeskItem, iso
+from app.auth.errors import PermissionDeniedError
 from app.auth.principals import Principal, Role
 from app.channels.chat import messages
+from app.errors import AppError
 from app.interactions.models import Interaction, SenderKind
-from app.queues.models import Queue
 from app.realtime import grace
 from app.realtime.hub import RESYNC, Frame, Listener, agent_key, interaction_key
 from app.realtime.sockets import (
     FrameSocket,
     SocketClosedError,
     accept_hello,
+    app_error_frame,
     error_frame,
     run_socket,
     serve_guarded,
 )
-from app.routing.model import InteractionState
+from app.routing import commands as c
+from app.routing.model import AgentId, InteractionId, InteractionState
 from app.state import Resources
 
 logger = logging.getLogger(__name__)
@@ -41,7 +47,6 @@ router = APIRouter()
 
 # A desk that sends nothing (not even its 20-second ping) for this long is closed.
 SILENCE_LIMIT_S = 60.0
-HISTORY_LIMIT = 5
 CLOSE_SILENT = 4408
 HELD = (InteractionState.ACTIVE, InteractionState.WRAP_UP)
 # Why an offer left the desk, by the event that ended it ("withdrawn": the customer left or
@@ -60,6 +65,24 @@ CLOSED_REASONS = {
     InteractionState.ABANDONED: "abandoned",
     InteractionState.CANCELLED: "cancelled",
 }
+# Actions a desk may send as frames; those on an interaction already held check the holder.
+ACTIONS = ("accept", "reject", "complete", "finish_wrap_up")
+HOLDER_ACTIONS = ("complete", "finish_wrap_up")
+# Why a chat left the desk, by the event that took it (else read from the database).
+CHAT_END_REASONS = {
+    "interaction.completed": "completed",
+    "interaction.abandoned": "abandoned",
+    "interaction.cancelled": "cancelled",
+    "interaction.transferred": "transferred",
+}
+
+
+@dataclass
+class _Endings:
+    """Why offers and chats ended, as the events of one burst tell."""
+
+    offers: dict[uuid.UUID, str] = field(default_factory=dict)
+    chats: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +117,7 @@ class DeskConnection:
         self._principal = principal
         self._agent_id = uuid.UUID(principal.subject_id)
         self._desk = _Desk()
+        self._histories: dict[uuid.UUID, list[dict[str, Any]]] = {}
         self._listener: Listener | None = None
 
     async def serve(self, known: dict[uuid.UUID, int]) -> None:
@@ -128,11 +152,14 @@ class DeskConnection:
 
     async def _welcome(self, known: dict[uuid.UUID, int]) -> None:
         presence = await self._resources.routing.presence(self._agent_id)
-        offers, chats = await self._snapshot()
+        async with self._resources.read_engine.connect() as connection:
+            offers, chats = _split(await desk_view.read_desk(connection, self._agent_id))
+            connected = await desk_view.connected_claimants(connection, [c.id for c in chats])
+            for item in (*offers, *chats):
+                await self._remember_history(connection, item)
         self._desk.delivered = {chat.id: known.get(chat.id, 0) for chat in chats}
-        async with self._resources.read_sessions() as session:
-            offer_frames = [await _offer_frame(session, row) for row in offers]
-            chat_frames = [await self._chat_frame(session, row) for row in chats]
+        offer_frames = [self._offer_frame(item) for item in offers]
+        chat_frames = [self._chat_frame(item, item.id in connected) for item in chats]
         await self._socket.send(
             {
                 "type": "welcome",
@@ -145,18 +172,19 @@ class DeskConnection:
                 "chats": chat_frames,
             }
         )
-        self._desk.offers = {row.id for row in offers}
-        self._desk.chats = {row.id: row.state for row in chats}
+        self._desk.offers = {item.id for item in offers}
+        self._desk.chats = {item.id: item.state for item in chats}
         self._listen_to_what_is_shown()
-        for row in chats:
-            await self._replay(row.id)
+        for item in chats:
+            if item.last_seq > self._desk.delivered[item.id]:
+                await self._replay(item.id)
 
     async def _push_frames(self, listener: Listener) -> None:
         # Frames come in bursts (one routing batch publishes several events): the burst is
         # read as one, so the offers and chats are re-read once, knowing every event in it.
         while (batch := await listener.get_batch()) is not None:
             routing_changed, resync = False, False
-            endings: dict[uuid.UUID, str] = {}
+            endings = _Endings()
             for frame in batch:
                 if frame is RESYNC:
                     resync = True
@@ -171,7 +199,7 @@ class DeskConnection:
                 for interaction_id in list(self._desk.chats):
                     await self._replay(interaction_id)
 
-    async def _on_event(self, frame: Frame, endings: dict[uuid.UUID, str]) -> None:
+    async def _on_event(self, frame: Frame, endings: _Endings) -> None:
         kind = frame.get("type", "")
         data = frame.get("data") or {}
         if kind == "agent.state_changed":
@@ -179,8 +207,12 @@ class DeskConnection:
                 {"type": "presence", "state": data.get("state"), "reason": data.get("reason")}
             )
         interaction_id = _uuid(data.get("interaction_id"))
-        if interaction_id is not None and kind in OFFER_END_REASONS:
-            endings[interaction_id] = OFFER_END_REASONS[kind]
+        if interaction_id is None:
+            return
+        if kind in OFFER_END_REASONS:
+            endings.offers[interaction_id] = OFFER_END_REASONS[kind]
+        if kind in CHAT_END_REASONS:
+            endings.chats[interaction_id] = CHAT_END_REASONS[kind]
 
     async def _on_chat_frame(self, frame: Frame) -> None:
         kind = frame.get("type", "")
@@ -207,45 +239,55 @@ class DeskConnection:
             }
             await self._socket.send({**presence, "left": True} if left else presence)
 
-    async def _refresh(self, endings: dict[uuid.UUID, str]) -> None:
+    async def _refresh(self, endings: _Endings) -> None:
         """Re-read the agent's offers and chats; send what appeared, changed or went."""
-        offers, chats = await self._snapshot()
         desk = self._desk
-        async with self._resources.read_sessions() as session:
-            for row in offers:
-                if row.id not in desk.offers:
-                    await self._socket.send(await _offer_frame(session, row))
-            held = {row.id: row for row in chats}
-            for gone in desk.offers - {row.id for row in offers}:
-                reason = "accepted" if gone in held else endings.get(gone, "withdrawn")
-                await self._socket.send(
-                    {"type": "offer_ended", "interaction_id": str(gone), "reason": reason}
-                )
-            desk.offers = {row.id for row in offers}
-            joined: list[uuid.UUID] = []
-            for row in chats:
-                before = desk.chats.get(row.id)
-                if before is None:
-                    await self._socket.send(await self._chat_frame(session, row))
-                    desk.chats[row.id] = row.state
-                    desk.delivered.setdefault(row.id, 0)
-                    joined.append(row.id)
-                elif before is not row.state and row.state is InteractionState.WRAP_UP:
-                    await self._socket.send(await _wrap_up_frame(session, row))
-                desk.chats[row.id] = row.state
-            for gone in set(desk.chats) - set(held):
+        async with self._resources.read_engine.connect() as connection:
+            offers, chats = _split(await desk_view.read_desk(connection, self._agent_id))
+            joined = [item for item in chats if item.id not in desk.chats]
+            connected = await desk_view.connected_claimants(connection, [c.id for c in joined])
+            for item in (*offers, *joined):
+                await self._remember_history(connection, item)
+        for item in offers:
+            if item.id not in desk.offers:
+                await self._socket.send(self._offer_frame(item))
+        held = {item.id: item for item in chats}
+        for gone in desk.offers - {item.id for item in offers}:
+            reason = "accepted" if gone in held else endings.offers.get(gone, "withdrawn")
+            await self._socket.send(
+                {"type": "offer_ended", "interaction_id": str(gone), "reason": reason}
+            )
+            if gone not in held:
+                self._histories.pop(gone, None)
+        desk.offers = {item.id for item in offers}
+        for item in chats:
+            before = desk.chats.get(item.id)
+            if before is None:
+                await self._socket.send(self._chat_frame(item, item.id in connected))
+                desk.delivered.setdefault(item.id, 0)
+            elif before is not item.state and item.state is InteractionState.WRAP_UP:
                 await self._socket.send(
                     {
-                        "type": "chat_closed",
-                        "interaction_id": str(gone),
-                        "reason": await _closed_reason(session, gone, self._agent_id),
+                        "type": "wrap_up",
+                        "interaction_id": str(item.id),
+                        "ends_at": iso(item.wrap_up_ends_at),
                     }
                 )
-                desk.chats.pop(gone, None)
-                desk.delivered.pop(gone, None)
-        # Replayed once the session above is closed: one pooled connection at a time.
-        for interaction_id in joined:
-            await self._replay(interaction_id)
+            desk.chats[item.id] = item.state
+        for gone in set(desk.chats) - set(held):
+            await self._socket.send(
+                {
+                    "type": "chat_closed",
+                    "interaction_id": str(gone),
+                    "reason": endings.chats.get(gone) or await self._closed_reason(gone),
+                }
+            )
+            desk.chats.pop(gone, None)
+            desk.delivered.pop(gone, None)
+            self._histories.pop(gone, None)
+        for item in joined:
+            if item.last_seq > desk.delivered[item.id]:
+                await self._replay(item.id)
         self._listen_to_what_is_shown()
 
     async def _deliver(self, interaction_id: uuid.UUID, frame: Frame) -> None:
@@ -287,49 +329,92 @@ class DeskConnection:
         for key in listener.keys - wanted:
             listener.discard(key)
 
-    async def _snapshot(self) -> tuple[list[Interaction], list[Interaction]]:
-        async with self._resources.read_sessions() as session:
-            rows = list(
-                await session.scalars(
-                    select(Interaction)
-                    .where(
-                        Interaction.agent_id == self._agent_id,
-                        Interaction.state.in_((InteractionState.OFFERED, *HELD)),
-                    )
-                    .order_by(Interaction.offered_at)
+    async def _remember_history(self, connection: AsyncConnection, item: DeskItem) -> None:
+        # Read once per interaction on the desk: the offer's history serves its chat too.
+        if item.id not in self._histories:
+            self._histories[item.id] = await desk_view.customer_history(connection, item)
+
+    def _offer_frame(self, item: DeskItem) -> dict[str, Any]:
+        return {
+            "type": "offer",
+            "interaction_id": str(item.id),
+            "channel": item.channel,
+            "queue": item.queue,
+            "queued_at": iso(item.queued_at),
+            "expires_at": iso(item.offer_expires_at),
+            "customer": {"name": item.customer_name, "language": item.language},
+            "topic": item.topic,
+            "history": self._histories.get(item.id, []),
+        }
+
+    def _chat_frame(self, item: DeskItem, customer_connected: bool) -> dict[str, Any]:
+        return {
+            "type": "chat",
+            "interaction_id": str(item.id),
+            "channel": item.channel,
+            "state": item.state.value,
+            "queue": item.queue,
+            "customer": {
+                "name": item.customer_name,
+                "language": item.language,
+                "email": item.contact.get("email"),
+                "phone": item.contact.get("phone"),
+                "case_number": item.attributes.get("case_number"),
+            },
+            "topic": item.topic,
+            "accepted_at": iso(item.answered_at),
+            "customer_connected": customer_connected,
+            "note": item.note,
+            "last_seq": item.last_seq,
+            "wrap_up_ends_at": iso(item.wrap_up_ends_at),
+            "history": self._histories.get(item.id, []),
+        }
+
+    async def _closed_reason(self, interaction_id: uuid.UUID) -> str:
+        """Why a chat left the desk, when no event of the burst said (e.g. after a resync)."""
+        async with self._resources.read_engine.connect() as connection:
+            found = await connection.execute(
+                select(Interaction.state, Interaction.agent_id).where(
+                    Interaction.id == interaction_id
                 )
             )
-        offers = [row for row in rows if row.state is InteractionState.OFFERED]
-        return offers, [row for row in rows if row.state in HELD]
-
-    async def _chat_frame(self, session: AsyncSession, row: Interaction) -> dict[str, Any]:
-        queue = await session.get(Queue, row.queue_id) if row.queue_id else None
-        note = await _latest_note(session, row.id)
-        connected = await grace.is_connected(session, grace.CLAIMANT, str(row.id))
-        frame: dict[str, Any] = {
-            "type": "chat",
-            "interaction_id": str(row.id),
-            "channel": row.channel.value,
-            "state": row.state.value,
-            "queue": {"id": str(queue.id), "name": queue.name} if queue else None,
-            "customer": {
-                "name": row.customer_name,
-                "language": row.language,
-                "email": (row.customer_contact or {}).get("email"),
-                "phone": (row.customer_contact or {}).get("phone"),
-                "case_number": (row.attributes or {}).get("case_number"),
-            },
-            "topic": row.topic,
-            "accepted_at": _iso(row.answered_at),
-            "customer_connected": connected,
-            "note": note,
-            "last_seq": await messages.last_seq(session, row.id),
-            "wrap_up_ends_at": _wrap_up_ends(row, queue),
-            "history": await _history(session, row),
-        }
-        return frame
+            row = found.first()
+        if row is None:
+            return "completed"
+        state = InteractionState(row[0])
+        if state in CLOSED_REASONS:
+            return CLOSED_REASONS[state]
+        return "transferred" if row[1] != self._agent_id else "completed"
 
     # --- from the agent ----------------------------------------------------------------------
+
+    async def _on_action(self, kind: str, frame: Frame) -> None:
+        """Accept, reject, complete or finish wrap-up: the REST actions of the same names,
+        one frame each way instead of an HTTP request."""
+        ref = frame.get("ref") if isinstance(frame.get("ref"), str) else None
+        interaction_id = _uuid(frame.get("interaction_id"))
+        if interaction_id is None:
+            await self._socket.send(
+                error_frame(
+                    "validation_failed", "interaction_id: a UUID", field="interaction_id", ref=ref
+                )
+            )
+            return
+        routing = self._resources.routing
+        try:
+            if kind in HOLDER_ACTIONS and await routing.holder(interaction_id) != str(
+                self._agent_id
+            ):
+                raise PermissionDeniedError(
+                    "Agents may act only on interactions they are handling."
+                )
+            await routing.execute(_action_command(kind, interaction_id, self._agent_id))
+        except AppError as exc:
+            await self._socket.send(app_error_frame(exc, ref))
+            return
+        await self._socket.send(
+            {"type": "ack", "action": kind, "interaction_id": str(interaction_id), "ref": ref}
+        )
 
     async def _read_frames(self) -> None:
         while True:
@@ -347,7 +432,10 @@ class DeskConnection:
         kind = frame["type"]
         if kind == "ping":
             await self._socket.send({"type": "pong"})
-            await grace.still_connected(self._resources.sessions, grace.AGENT, str(self._agent_id))
+            await grace.still_connected(self._resources, grace.AGENT, str(self._agent_id))
+            return
+        if kind in ACTIONS:
+            await self._on_action(kind, frame)
             return
         if kind not in ("typing", "read"):
             await self._socket.send(error_frame("unknown_frame", f"Unknown frame type '{kind}'."))
@@ -377,82 +465,21 @@ class DeskConnection:
         await self._resources.hub.publish_chat(signal)
 
 
-async def _offer_frame(session: AsyncSession, row: Interaction) -> dict[str, Any]:
-    queue = await session.get(Queue, row.queue_id) if row.queue_id else None
-    expires = None
-    if row.offered_at is not None and queue is not None:
-        expires = row.offered_at + timedelta(seconds=queue.offer_timeout_s)
-    return {
-        "type": "offer",
-        "interaction_id": str(row.id),
-        "channel": row.channel.value,
-        "queue": {"id": str(queue.id), "name": queue.name} if queue else None,
-        "queued_at": _iso(row.queued_at),
-        "expires_at": _iso(expires),
-        "customer": {"name": row.customer_name, "language": row.language},
-        "topic": row.topic,
-        "history": await _history(session, row),
-    }
+def _action_command(kind: str, interaction_id: uuid.UUID, agent_id: uuid.UUID) -> c.Command:
+    engine_id, agent = InteractionId(str(interaction_id)), AgentId(str(agent_id))
+    if kind == "accept":
+        return c.Accept(engine_id, agent)
+    if kind == "reject":
+        return c.Reject(engine_id, agent)
+    if kind == "complete":
+        return c.Complete(engine_id)
+    return c.FinishWrapUp(engine_id)
 
 
-async def _wrap_up_frame(session: AsyncSession, row: Interaction) -> dict[str, Any]:
-    queue = await session.get(Queue, row.queue_id) if row.queue_id else None
-    return {"type": "wrap_up", "interaction_id": str(row.id), "ends_at": _wrap_up_ends(row, queue)}
-
-
-async def _history(session: AsyncSession, row: Interaction) -> list[dict[str, Any]]:
-    """The customer's earlier interactions, newest first (by their id, else their email)."""
-    email = (row.customer_contact or {}).get("email")
-    same: list[Any] = []
-    if row.customer_id:
-        same.append(Interaction.customer_id == row.customer_id)
-    if email:
-        same.append(Interaction.customer_contact["email"].as_string() == email)
-    if not same:
-        return []
-    earlier = await session.scalars(
-        select(Interaction)
-        .where(or_(*same), Interaction.id != row.id)
-        .order_by(Interaction.created_at.desc())
-        .limit(HISTORY_LIMIT)
-    )
-    return [
-        {
-            "id": str(other.id),
-            "channel": other.channel.value,
-            "created_at": _iso(other.created_at),
-            "state": other.state.value,
-            "topic": other.topic,
-        }
-        for other in earlier
-    ]
-
-
-async def _latest_note(session: AsyncSession, interaction_id: uuid.UUID) -> str | None:
-    found = await messages.messages_after(session, interaction_id, 0, include_internal=True)
-    notes = [message.body for message in found if message.internal]
-    return notes[-1] if notes else None
-
-
-async def _closed_reason(
-    session: AsyncSession, interaction_id: uuid.UUID, agent_id: uuid.UUID
-) -> str:
-    row = await session.get(Interaction, interaction_id)
-    if row is None:
-        return "completed"
-    if row.state in CLOSED_REASONS:
-        return CLOSED_REASONS[row.state]
-    return "transferred" if row.agent_id != agent_id else "completed"
-
-
-def _wrap_up_ends(row: Interaction, queue: Queue | None) -> str | None:
-    if row.state is not InteractionState.WRAP_UP or row.wrap_up_at is None or queue is None:
-        return None
-    return _iso(row.wrap_up_at + timedelta(seconds=queue.wrap_up_s))
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+def _split(items: list[DeskItem]) -> tuple[list[DeskItem], list[DeskItem]]:
+    """Offers, then chats (active or in wrap-up)."""
+    offers = [item for item in items if item.state is InteractionState.OFFERED]
+    return offers, [item for item in items if item.state in HELD]
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,3 +80,48 @@ async def authenticate_api_key(
     """The integrator a key belongs to, or None for an unknown, revoked or expired key."""
     key = await find_api_key(session, plaintext, now=now)
     return None if key is None else api_key_principal(key)
+
+
+# How long a process trusts a key it verified: a revoked key is refused by every process
+# within this many seconds (at once by the process that revoked it).
+VERIFIED_KEY_TTL_S = 5.0
+VERIFIED_KEYS_MAX = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    trusted_until: datetime
+    expires_at: datetime | None
+
+
+class VerifiedKeys:
+    """API keys this process verified lately, so an integrator posting hundreds of
+    interactions a second costs one database read per key every few seconds, not one each."""
+
+    def __init__(self, ttl_s: float = VERIFIED_KEY_TTL_S) -> None:
+        self._ttl_s = ttl_s
+        self._by_digest: dict[str, _Verified] = {}
+
+    def get(self, plaintext: str, *, now: datetime) -> Principal | None:
+        """The principal of a key verified less than `ttl_s` ago and not expired since."""
+        found = self._by_digest.get(hash_secret(plaintext))
+        if found is None or found.trusted_until <= now:
+            return None
+        if found.expires_at is not None and found.expires_at <= now:
+            return None
+        return found.principal
+
+    def put(self, plaintext: str, key: ApiKey, *, now: datetime) -> None:
+        """Remember a key just verified against the database."""
+        if len(self._by_digest) >= VERIFIED_KEYS_MAX:
+            self._by_digest.clear()  # many keys in a few seconds: start over, stay bounded
+        self._by_digest[hash_secret(plaintext)] = _Verified(
+            api_key_principal(key), now + timedelta(seconds=self._ttl_s), key.expires_at
+        )
+
+    def forget(self, key_id: str) -> None:
+        """Drop a key this process revoked."""
+        for digest, verified in list(self._by_digest.items()):
+            if verified.principal.subject_id == key_id:
+                del self._by_digest[digest]

@@ -72,12 +72,16 @@ LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 
 async def _authenticate_api_key(resources: Resources, credential: str) -> Principal:
     now = clock.utcnow()
+    verified = resources.verified_keys.get(credential, now=now)
+    if verified is not None:
+        return verified
     # Every integrator call comes here: an autocommit session saves two round trips.
     async with resources.read_sessions() as session:
         key = await find_api_key(session, credential, now=now)
         if key is None:
             raise AuthenticationError("The API key is unknown, revoked or expired.")
         principal = api_key_principal(key)
+        resources.verified_keys.put(credential, key, now=now)
         last_used_at = key.last_used_at
         if last_used_at is None or (now - last_used_at).total_seconds() >= API_KEY_TOUCH_EVERY_S:
             await _touch_api_key(session, key.id, now=now)

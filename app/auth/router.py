@@ -190,10 +190,14 @@ async def get_api_key(key_id: uuid.UUID, session: SessionDep, admin: AdminDep) -
     summary="Revoke an API key",
     responses={401: NOT_SIGNED_IN, 403: NOT_ADMIN, 404: _problem("No API key has this id")},
 )
-async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, admin: AdminDep) -> ApiKeyRead:
-    """Admins only. The key is refused from the next request on. Revoking twice is
-    harmless and keeps the first `revoked_at`."""
+async def revoke_api_key(
+    key_id: uuid.UUID, session: SessionDep, resources: ResourcesDep, admin: AdminDep
+) -> ApiKeyRead:
+    """Admins only. The key is refused from the next request on by this process, and
+    within five seconds by every other process of a cluster. Revoking twice is harmless
+    and keeps the first `revoked_at`."""
     key = await service.revoke_api_key(session, key_id=key_id, now=clock.utcnow())
+    resources.verified_keys.forget(str(key_id))
     return ApiKeyRead.model_validate(key)
 
 

@@ -15,6 +15,7 @@ from app.auth.dependencies import require_roles
 from app.auth.principals import Principal, Role
 from app.channels.chat import service as chat_service
 from app.db.dependencies import SessionDep
+from app.errors import NotFoundError
 from app.interactions import repository, service
 from app.interactions.errors import (
     InteractionNotFoundError,
@@ -333,11 +334,17 @@ async def _act(
 
     With `holder`, an agent may act only on an interaction it handles.
     """
-    await _existing(session, interaction_id)
-    await _release_connection(session)
-    if holder is not None:
+    # The engine knows every open interaction: the database is asked whether the id
+    # exists only when the engine does not know it (a 404 rather than a 409 or 403).
+    if holder is not None and not await service.holds(holder, routing, interaction_id):
+        await _existing(session, interaction_id)
         await service.check_agent_holds(holder, routing, interaction_id)
-    await routing.execute(command)
+    await _release_connection(session)
+    try:
+        await routing.execute(command)
+    except NotFoundError:
+        await _existing(session, interaction_id)
+        raise
     return await _current(session, routing, interaction_id)
 
 

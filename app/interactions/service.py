@@ -193,13 +193,19 @@ async def fresh_interaction(session: AsyncSession, interaction_id: uuid.UUID) ->
     return row
 
 
+async def holds(principal: Principal, routing: RoutingService, interaction_id: uuid.UUID) -> bool:
+    """Whether the principal may act as the interaction's agent: the agent it is offered to
+    or held by, or anyone who is not an agent."""
+    if principal.role is not Role.AGENT:
+        return True
+    return await routing.holder(interaction_id) == principal.subject_id
+
+
 async def check_agent_holds(
     principal: Principal, routing: RoutingService, interaction_id: uuid.UUID
 ) -> None:
     """Agents act only on interactions they hold or are offered; other roles pass."""
-    if principal.role is not Role.AGENT:
-        return
-    if await routing.holder(interaction_id) != principal.subject_id:
+    if not await holds(principal, routing, interaction_id):
         raise PermissionDeniedError("Agents may act only on interactions they are handling.")
 
 

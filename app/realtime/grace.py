@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -93,12 +93,22 @@ async def mark_disconnected(
         await session.commit()
 
 
-async def still_connected(
-    sessions: async_sessionmaker[AsyncSession], kind: str, subject_id: str
-) -> None:
+_DISCONNECTION = select(SocketPresence.disconnected_at).where(
+    SocketPresence.kind == bindparam("kind"), SocketPresence.subject_id == bindparam("subject_id")
+)
+
+
+async def still_connected(resources: Resources, kind: str, subject_id: str) -> None:
     """A heartbeat of an open socket: undo a disconnection another process recorded while
     this socket stayed open (the same claimant in two tabs on two processes)."""
-    async with sessions() as session:
+    # Read first: a heartbeat almost never finds a disconnection, and on SQLite an update,
+    # even of no row, waits for the one write lock the routing writer needs.
+    async with resources.read_engine.connect() as connection:
+        found = await connection.execute(_DISCONNECTION, {"kind": kind, "subject_id": subject_id})
+        row = found.first()
+    if row is None or row[0] is None:
+        return
+    async with resources.sessions() as session:
         await session.execute(
             update(SocketPresence)
             .where(

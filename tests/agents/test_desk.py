@@ -240,6 +240,78 @@ async def test_a_claimant_leaving_an_offered_chat_ends_the_offer(
     assert ended == {"type": "offer_ended", "interaction_id": chat.id, "reason": "withdrawn"}
 
 
+# --- actions as frames ----------------------------------------------------------------------
+
+
+async def test_accept_complete_and_finish_as_frames_are_acked_and_end_the_chat(
+    client: httpx.AsyncClient, sockets: Sockets, ana: Agent
+) -> None:
+    async with sockets.desk(ana.token) as desk:
+        await desk.until("welcome")
+        chat = await start_chat(client)
+        await desk.until("offer")
+        acks = []
+        for action, then in (("accept", "chat"), ("complete", "wrap_up")):
+            await desk.send({"type": action, "interaction_id": chat.id, "ref": action})
+            frames = await desk.until(then)
+            acks += of_type(frames, "ack") or of_type(await desk.until("ack"), "ack")
+        await desk.send({"type": "finish_wrap_up", "interaction_id": chat.id, "ref": "f"})
+        frames = await desk.until("chat_closed")
+        acks += of_type(frames, "ack") or of_type(await desk.until("ack"), "ack")
+    assert [(ack["action"], ack["ref"]) for ack in acks] == [
+        ("accept", "accept"),
+        ("complete", "complete"),
+        ("finish_wrap_up", "f"),
+    ]
+    assert frames[-1] == {"type": "chat_closed", "interaction_id": chat.id, "reason": "completed"}
+
+
+async def test_reject_as_a_frame_ends_the_offer_as_rejected(
+    client: httpx.AsyncClient, sockets: Sockets, ana: Agent
+) -> None:
+    async with sockets.desk(ana.token) as desk:
+        await desk.until("welcome")
+        chat = await start_chat(client)
+        await desk.until("offer")
+        await desk.send({"type": "reject", "interaction_id": chat.id})
+        ended = (await desk.until("offer_ended"))[-1]
+    assert ended == {"type": "offer_ended", "interaction_id": chat.id, "reason": "rejected"}
+
+
+async def test_completing_someone_elses_chat_as_a_frame_is_a_forbidden_error_frame(
+    app: FastAPI, sockets: Sockets, talking: Chat
+) -> None:
+    maria = await add_chat_agent(app, "maria.lopez", "María López")
+    async with sockets.desk(maria.token) as desk:
+        await desk.until("welcome")
+        await desk.send({"type": "complete", "interaction_id": talking.id, "ref": "r1"})
+        error = (await desk.until("error"))[-1]
+    assert (error["code"], error["ref"]) == ("forbidden", "r1")
+    assert (await interaction_row(app, talking.id)).state.value == "active"
+
+
+async def test_accepting_an_offer_that_is_not_yours_as_a_frame_is_an_error_frame(
+    app: FastAPI, client: httpx.AsyncClient, sockets: Sockets, ana: Agent
+) -> None:
+    chat = await start_chat(client)
+    maria = await add_chat_agent(app, "maria.lopez", "María López")
+    async with sockets.desk(maria.token) as desk:
+        await desk.until("welcome")
+        await desk.send({"type": "accept", "interaction_id": chat.id, "ref": "r2"})
+        error = (await desk.until("error"))[-1]
+    assert (error["code"], error["ref"]) == ("wrong_agent", "r2")
+
+
+async def test_an_action_frame_without_a_valid_interaction_id_names_the_field(
+    sockets: Sockets, ana: Agent
+) -> None:
+    async with sockets.desk(ana.token) as desk:
+        await desk.until("welcome")
+        await desk.send({"type": "accept", "interaction_id": "not-a-uuid"})
+        error = (await desk.until("error"))[-1]
+    assert (error["code"], error["field"]) == ("validation_failed", "interaction_id")
+
+
 # --- the claimant, as the desk sees them -----------------------------------------------------
 
 

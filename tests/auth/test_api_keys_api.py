@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import clock
 from app.agents.models import StaffRole
+from app.auth.api_keys import VERIFIED_KEY_TTL_S
 from app.auth.models import ApiKey
 from app.state import Resources
 from tests.conftest import Caller, CallerFactory
@@ -80,6 +81,24 @@ async def test_a_revoked_key_is_refused_at_once(client: httpx.AsyncClient, admin
     refused = await client.get(ME, headers=integrator)
     assert refused.status_code == 401
     assert "revoked" in refused.json()["detail"]
+
+
+async def test_a_key_revoked_by_another_process_is_refused_within_seconds(
+    app: FastAPI, client: httpx.AsyncClient, admin: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = await _create(client, admin)
+    integrator = {"X-API-Key": created["key"]}
+    assert (await client.get(ME, headers=integrator)).status_code == 200
+    resources: Resources = app.state.resources
+    async with resources.sessions() as session:
+        await session.execute(update(ApiKey).values(revoked_at=clock.utcnow()))
+        await session.commit()
+    # Trusted a few seconds more by this process, which did not see the revocation ...
+    assert (await client.get(ME, headers=integrator)).status_code == 200
+    later = clock.utcnow() + timedelta(seconds=VERIFIED_KEY_TTL_S)
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
+    # ... and no longer.
+    assert (await client.get(ME, headers=integrator)).status_code == 401
 
 
 async def test_revoking_twice_keeps_the_first_revocation_time(

@@ -282,7 +282,7 @@ class ClaimantConnection:
             await self._end()
         elif kind == "ping":
             await self._socket.send({"type": "pong"})
-            await grace.still_connected(self._resources.sessions, grace.CLAIMANT, str(self._id))
+            await grace.still_connected(self._resources, grace.CLAIMANT, str(self._id))
         else:
             await self._socket.send(error_frame("unknown_frame", f"Unknown frame type '{kind}'."))
 
