@@ -117,6 +117,9 @@ CHATS_LIMIT_S = 90.0
 TARGET_OFFER_P99_MS = 50.0
 TARGET_RATIO = 0.5
 TARGET_BYTES_PER_SOCKET = 50 * 1024
+PHASES = ("relay", "ceiling", "offers")
+# How long an agent waits for the answer to an action frame.
+ACTION_TIMEOUT_S = 30.0
 
 
 def main() -> None:
@@ -128,7 +131,7 @@ def main() -> None:
     if options.backend == "postgresql" and not postgres_reachable(options.postgres_url):
         raise SystemExit(f"PostgreSQL at {options.postgres_url} is not reachable")
     result = _run_loop(E2E(options).run())
-    if options.json:
+    if options.json or "targets" not in result:
         print(json.dumps(result, indent=2))
     else:
         _print_table(result)
@@ -179,12 +182,28 @@ def _parse() -> argparse.Namespace:
         help="HTTP connections the agents' REST calls share (default 64; see the module "
         "docstring for why fewer keep the service up but slow the agents down)",
     )
+    parser.add_argument(
+        "--agent-actions",
+        choices=["ws", "rest"],
+        default="ws",
+        help="how agents accept, complete and finish wrap-up: frames on their desk socket "
+        "(default) or POST /api/v1/interactions/{id}/...",
+    )
+    parser.add_argument(
+        "--phases",
+        type=lambda text: [part for part in text.split(",") if part],
+        default=list(PHASES),
+        help="comma list of the phases to run (default all: relay,ceiling,offers); a partial "
+        "run prints JSON and judges no target",
+    )
     parser.add_argument("--logs", help="copy the servers' logs into this directory at the end")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     options = parser.parse_args()
     if options.agents < 1 or options.chats < 1 or options.rate <= 0 or options.duration <= 0:
         parser.error("--agents, --chats, --rate and --duration must be positive")
+    if not options.phases or set(options.phases) - set(PHASES):
+        parser.error(f"--phases: a comma list of {', '.join(PHASES)}")
     return options
 
 
@@ -558,6 +577,8 @@ class Desk:
     agent: Agent
     ws: ClientConnection
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Actions sent as frames, by their ref, until the server's ack or error frame.
+    pending: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -624,6 +645,7 @@ class E2E:
             chats=options.chats,
             chat_slots=options.chat_slots,
             agent_connections=options.agent_connections,
+            agent_actions=options.agent_actions,
             cpu={},
             errors={},
             socket_closes={},
@@ -642,14 +664,20 @@ class E2E:
                         await self.bare.start(ready_path=False)
                         # Each phase gets a service (and a database) of its own: a phase that
                         # overloads the service cannot spoil the next one's figures.
-                        await self._phase("relay", self._relay, workdir, relay_capacity)
-                        await self._phase("ceiling", self._ceiling, workdir, options.capacity)
-                        await self._phase("offers", self._fixed_rate, workdir, options.capacity)
+                        if "relay" in options.phases:
+                            await self._phase("relay", self._relay, workdir, relay_capacity)
+                        if "ceiling" in options.phases:
+                            await self._phase("ceiling", self._ceiling, workdir, options.capacity)
+                        if "offers" in options.phases:
+                            await self._phase("offers", self._fixed_rate, workdir, options.capacity)
                     finally:
                         await self._stop(self.bare)
             except BaseException:
                 print(f"# figures so far: {json.dumps(self.result)}", file=sys.stderr)
                 raise
+        self.result["elapsed_s"] = round(time.perf_counter() - started, 1)
+        if set(options.phases) != set(PHASES):
+            return self.result  # a partial run (for profiling) judges nothing
         per_socket = self.result["bytes_per_websocket"]
         self.result["targets"] = {
             "offer_p99_under_50ms": self.result["offers_measured"] > 0
@@ -658,7 +686,6 @@ class E2E:
             "under_50kb_per_idle_websocket": per_socket is not None
             and per_socket < TARGET_BYTES_PER_SOCKET,
         }
-        self.result["elapsed_s"] = round(time.perf_counter() - started, 1)
         return self.result
 
     async def _phase(
@@ -852,6 +879,13 @@ class E2E:
                     self._on_offer(desk, frame, now)
                 elif kind == "message" and frame.get("from") == "customer":
                     self._relay_arrived(frame.get("client_message_id"), now)
+                elif kind in ("ack", "error") and frame.get("ref") in desk.pending:
+                    answered = desk.pending.pop(frame["ref"])
+                    if not answered.done():
+                        answered.set_result(kind == "ack")
+                    if kind == "error":
+                        action = frame["ref"].split(":")[0]
+                        self.errors[f"{action} error frame {frame.get('code')}"] += 1
                 elif kind == "error":
                     self.errors[f"desk error frame {frame.get('code')}"] += 1
         # This side closes a desk only after cancelling its reader: the server closed it.
@@ -881,19 +915,35 @@ class E2E:
         task.add_done_callback(self.work.discard)
 
     async def _handle(self, desk: Desk, interaction_id: str) -> None:
-        base = f"/api/v1/interactions/{interaction_id}"
-        if await self._call(desk, "POST", f"{base}/accept", "accept") is None:
+        if not await self._act(desk, interaction_id, "accept"):
             return
         await asyncio.sleep(self.options.handle_s)
-        if await self._call(desk, "POST", f"{base}/complete", "complete") is None:
+        if not await self._act(desk, interaction_id, "complete"):
             return
-        if await self._call(desk, "POST", f"{base}/finish-wrap-up", "finish-wrap-up") is not None:
+        if await self._act(desk, interaction_id, "finish_wrap_up"):
             self.completed += 1
 
+    async def _act(self, desk: Desk, interaction_id: str, action: str) -> bool:
+        """One agent action, as a desk frame (--agent-actions ws) or a REST call."""
+        if self.options.agent_actions == "rest":
+            path = f"/api/v1/interactions/{interaction_id}/{action.replace('_', '-')}"
+            return await self._call(desk, "POST", path, action) is not None
+        ref = f"{action}:{interaction_id}"
+        answered = desk.pending[ref] = asyncio.get_running_loop().create_future()
+        try:
+            await desk.ws.send(
+                json.dumps({"type": action, "interaction_id": interaction_id, "ref": ref})
+            )
+            async with asyncio.timeout(ACTION_TIMEOUT_S):
+                return await answered
+        except (websockets.ConnectionClosed, TimeoutError) as exc:
+            self.errors[f"{action} {_outcome(exc)}"] += 1
+            return False
+        finally:
+            desk.pending.pop(ref, None)
+
     async def _hold(self, desk: Desk, interaction_id: str) -> None:
-        if await self._call(
-            desk, "POST", f"/api/v1/interactions/{interaction_id}/accept", "accept"
-        ):
+        if await self._act(desk, interaction_id, "accept"):
             self.held[interaction_id] = desk
             self._held_event(interaction_id).set()
 
@@ -1477,7 +1527,8 @@ def _print_table(r: dict[str, Any]) -> None:
         f"{verdict(targets['offer_p99_under_50ms'])};  throughput >= {TARGET_RATIO:g} x bare: "
         f"{verdict(targets['throughput_at_least_half_bare'])};  < 50 KB per idle websocket: "
         f"{verdict(targets['under_50kb_per_idle_websocket'])}",
-        f"agents    their REST calls share {r['agent_connections']} connections",
+        f"agents    act by {'desk frames' if r['agent_actions'] == 'ws' else 'REST'}; their "
+        f"REST calls share {r['agent_connections']} connections",
     ]
     for phase, use in r["cpu"].items():
         lines.append(
