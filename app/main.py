@@ -45,6 +45,10 @@ from app.runtime.service import RoutingService, bus_publisher, write_outbox
 from app.runtime.worker import RoutingWorker
 from app.settings import Settings, resolve_secret_key
 from app.state import Resources
+from app.supervisors.live import HISTORY_STEP_S
+from app.supervisors.metrics import metrics_router
+from app.supervisors.snapshot import SnapshotBuilder
+from app.supervisors.socket import router as supervisor_socket_router
 from app.web.router import STATIC_DIR
 from app.web.router import router as web_router
 from app.webhooks.dispatcher import WebhookDispatcher
@@ -107,6 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
             chat_starts=_chat_starts(settings, throttle_redis),
             login_throttle=login_throttle,
         )
+        snapshots = SnapshotBuilder(resources)
+        resources.live.use(snapshots.build, snapshots.expire_figures)
         await webhooks.start()
         await hub.start()
         await node.start()
@@ -125,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             for chore in chores:
                 await chore.stop()
+            await resources.live.stop()
             await node.stop()
             await hub.stop()
             if throttle_redis is not None:
@@ -148,6 +155,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router)
     app.include_router(chat_socket_router)
     app.include_router(desk_router)
+    app.include_router(supervisor_socket_router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -173,6 +183,12 @@ def _chores(resources: Resources) -> list[PeriodicTask]:
         PeriodicTask("socket-grace", GRACE_EVERY_S, GraceKeeper(resources).check_once, writing),
         PeriodicTask(
             "follow-ups", FOLLOW_UPS_EVERY_S, FollowUpScheduler(resources).check_once, writing
+        ),
+        # One snapshot every 30 s, so a dashboard opened later still has sparklines.
+        PeriodicTask(
+            "supervisor-history",
+            HISTORY_STEP_S,
+            lambda: resources.live.current(max_age_s=HISTORY_STEP_S),
         ),
     ]
 

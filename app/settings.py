@@ -12,6 +12,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -122,6 +123,10 @@ class Settings(BaseSettings):
     chat_grace_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
     # An agent desk with no socket for this long is set offline and its chats re-routed.
     desk_grace_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    # The supervisor dashboard's "today" starts at midnight in this IANA time zone.
+    supervisor_time_zone: str = "UTC"
+    # GET /metrics (Prometheus, unauthenticated): false switches it off (404).
+    metrics_enabled: bool = True
 
     @field_validator("chat_languages", mode="before")
     @classmethod
@@ -141,6 +146,15 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         return normalise_database_url(value)
+
+    @field_validator("supervisor_time_zone")
+    @classmethod
+    def _check_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. America/Chicago") from None
+        return value
 
     @field_validator("redis_url")
     @classmethod

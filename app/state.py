@@ -16,6 +16,7 @@ from app.realtime.bus import Bus
 from app.realtime.hub import Hub
 from app.runtime.service import RoutingService
 from app.settings import Settings
+from app.supervisors.live import LiveBoard
 from app.webhooks.dispatcher import WebhookDispatcher
 
 
@@ -43,6 +44,8 @@ class Resources:
     idempotency_locks: KeyedLocks = field(default_factory=KeyedLocks)
     verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle.in_memory)
+    # The supervisor dashboard's shared snapshots (built once a tick while anyone watches).
+    live: LiveBoard = field(default_factory=LiveBoard)
 
 
 # Dependencies are `async def` even when they do not await: FastAPI runs plain functions

@@ -6,9 +6,10 @@ Every committed change is handed to the routing service so the engine routes by 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import repository, service
 from app.agents.models import StaffRole
@@ -20,6 +21,7 @@ from app.auth.errors import PermissionDeniedError
 from app.auth.principals import Principal, Role
 from app.db.dependencies import SessionDep
 from app.state import RoutingDep
+from app.supervisors import audit
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
@@ -65,6 +67,13 @@ async def create_agent(
 ) -> AgentRead:
     """Add a staff account with role `agent`, its skills (by name) and capacity per channel."""
     staff, skills = await service.create_agent(session, data=body)
+    _audit(
+        session,
+        caller,
+        "agent.created",
+        staff.id,
+        body.model_dump(mode="json", exclude={"password"}),
+    )
     await session.commit()
     await routing.reload_agent(staff.id)
     return AgentRead.from_row(staff, skills)
@@ -96,6 +105,8 @@ async def update_agent(
 ) -> AgentRead:
     """Change display name, email or capacity (the map sent replaces the stored one)."""
     staff, skills = await service.update_agent(session, agent_id=agent_id, data=body)
+    changes = body.model_dump(mode="json", exclude_unset=True, exclude={"password"})
+    _audit(session, caller, "agent.updated", agent_id, changes)
     await session.commit()
     await routing.reload_agent(staff.id)
     return AgentRead.from_row(staff, skills)
@@ -117,6 +128,7 @@ async def replace_agent_skills(
     staff, skills = await service.replace_agent_skills(
         session, agent_id=agent_id, skills=body.skills
     )
+    _audit(session, caller, "agent.skills_replaced", agent_id, body.model_dump(mode="json"))
     await session.commit()
     await routing.reload_agent(staff.id)
     return AgentRead.from_row(staff, skills)
@@ -132,6 +144,7 @@ async def deactivate_agent(
 ) -> AgentRead:
     """Stop routing to this agent; the account can no longer be used to work."""
     staff, skills = await service.set_agent_active(session, agent_id=agent_id, active=False)
+    _audit(session, caller, "agent.deactivated", agent_id, {"name": staff.display_name})
     await session.commit()
     await routing.reload_agent(staff.id)
     return AgentRead.from_row(staff, skills)
@@ -147,6 +160,19 @@ async def activate_agent(
 ) -> AgentRead:
     """Let a deactivated agent sign in and take interactions again."""
     staff, skills = await service.set_agent_active(session, agent_id=agent_id, active=True)
+    _audit(session, caller, "agent.activated", agent_id, {"name": staff.display_name})
     await session.commit()
     await routing.reload_agent(staff.id)
     return AgentRead.from_row(staff, skills)
+
+
+def _audit(
+    session: AsyncSession,
+    caller: Principal,
+    action: str,
+    agent_id: uuid.UUID,
+    details: dict[str, Any],
+) -> None:
+    audit.record(
+        session, caller, action=action, target_type="agent", target_id=agent_id, details=details
+    )

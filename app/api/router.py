@@ -14,6 +14,8 @@ from app.presence.router import router as presence_router
 from app.queues.router import router as queues_router
 from app.skills.router import router as skills_router
 from app.stats.router import router as stats_router
+from app.supervisors.router import audit_router
+from app.supervisors.router import router as supervisor_router
 from app.users.router import router as users_router
 from app.webhooks.router import router as webhooks_router
 
@@ -23,6 +25,8 @@ api_router.include_router(interactions_router)
 api_router.include_router(chat_router)
 api_router.include_router(presence_router)
 api_router.include_router(stats_router)
+api_router.include_router(supervisor_router)
+api_router.include_router(audit_router)
 api_router.include_router(webhooks_router)
 api_router.include_router(agents_router)
 api_router.include_router(dispositions_router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy import or_, select
@@ -16,6 +16,7 @@ from app.canned.models import CannedResponse
 from app.canned.schemas import CannedResponseCreate, CannedResponseRead, CannedResponseUpdate
 from app.db.dependencies import SessionDep
 from app.errors import NotFoundError
+from app.supervisors import audit
 
 router = APIRouter(prefix="/canned-responses", tags=["canned responses"])
 
@@ -60,6 +61,7 @@ async def create_canned_response(
     row = CannedResponse(title=body.title, body=body.body, language=body.language)
     session.add(row)
     await session.flush()
+    _audit(session, caller, "canned_response.created", row, body.model_dump())
     return CannedResponseRead.model_validate(row)
 
 
@@ -73,9 +75,11 @@ async def update_canned_response(
 ) -> CannedResponseRead:
     """Change the fields sent; `active: false` hides it from agents."""
     row = await _get(session, response_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
         setattr(row, name, value)
     await session.flush()
+    _audit(session, caller, "canned_response.updated", row, changes)
     return CannedResponseRead.model_validate(row)
 
 
@@ -89,7 +93,9 @@ async def delete_canned_response(
     session: SessionDep, caller: Writer, response_id: uuid.UUID
 ) -> Response:
     """Remove it for good (messages already sent keep their text)."""
-    await session.delete(await _get(session, response_id))
+    row = await _get(session, response_id)
+    _audit(session, caller, "canned_response.deleted", row, {"title": row.title})
+    await session.delete(row)
     await session.flush()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -99,3 +105,20 @@ async def _get(session: AsyncSession, response_id: uuid.UUID) -> CannedResponse:
     if row is None:
         raise NotFoundError("No canned response has this id.", code="canned_response_not_found")
     return row
+
+
+def _audit(
+    session: AsyncSession,
+    caller: Principal,
+    action: str,
+    row: CannedResponse,
+    details: dict[str, Any],
+) -> None:
+    audit.record(
+        session,
+        caller,
+        action=action,
+        target_type="canned_response",
+        target_id=row.id,
+        details=details,
+    )

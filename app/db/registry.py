@@ -19,12 +19,14 @@ from app.queues.models import Queue, QueueSkill
 from app.realtime.models import SocketPresence
 from app.runtime.models import AgentPresence
 from app.skills.models import Skill
+from app.supervisors.models import AuditEntry, QueueAlertRule
 from app.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AgentPresence",
     "AgentSkill",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "CannedResponse",
     "Disposition",
@@ -35,6 +37,7 @@ __all__ = [
     "InteractionEvent",
     "Message",
     "Queue",
+    "QueueAlertRule",
     "QueueSkill",
     "RefreshToken",
     "Skill",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.pagination import Page, PageParamsDep, next_cursor
 from app.api.problems import problems
@@ -14,6 +15,7 @@ from app.auth.principals import Principal, Role
 from app.db.dependencies import SessionDep
 from app.dispositions import repository, service
 from app.dispositions.schemas import DispositionCreate, DispositionRead, DispositionUpdate
+from app.supervisors import audit
 
 router = APIRouter(prefix="/dispositions", tags=["dispositions"])
 
@@ -49,6 +51,7 @@ async def create_disposition(
 ) -> DispositionRead:
     """Add a wrap-up outcome. Its code is a lower-case slug, unique, and cannot change later."""
     disposition = await service.create_disposition(session, data=body)
+    _audit(session, caller, "disposition.created", disposition.id, body.model_dump())
     return DispositionRead.model_validate(disposition)
 
 
@@ -76,6 +79,13 @@ async def update_disposition(
     disposition = await service.update_disposition(
         session, disposition_id=disposition_id, data=body
     )
+    _audit(
+        session,
+        caller,
+        "disposition.updated",
+        disposition_id,
+        body.model_dump(exclude_unset=True),
+    )
     return DispositionRead.model_validate(disposition)
 
 
@@ -91,6 +101,7 @@ async def deactivate_disposition(
     disposition = await service.set_disposition_active(
         session, disposition_id=disposition_id, active=False
     )
+    _audit(session, caller, "disposition.deactivated", disposition_id, {"code": disposition.code})
     return DispositionRead.model_validate(disposition)
 
 
@@ -106,4 +117,22 @@ async def activate_disposition(
     disposition = await service.set_disposition_active(
         session, disposition_id=disposition_id, active=True
     )
+    _audit(session, caller, "disposition.activated", disposition_id, {"code": disposition.code})
     return DispositionRead.model_validate(disposition)
+
+
+def _audit(
+    session: AsyncSession,
+    caller: Principal,
+    action: str,
+    disposition_id: uuid.UUID,
+    details: dict[str, Any],
+) -> None:
+    audit.record(
+        session,
+        caller,
+        action=action,
+        target_type="disposition",
+        target_id=disposition_id,
+        details=details,
+    )

@@ -176,6 +176,14 @@ class Hub:
             del self._sockets[subject]
         return max(left, 0)
 
+    def open_sockets(self) -> dict[str, int]:
+        """Open sockets of this process by kind: the part of the subject before ':'."""
+        counts: dict[str, int] = {}
+        for subject, count in self._sockets.items():
+            kind = subject.partition(":")[0]
+            counts[kind] = counts.get(kind, 0) + count
+        return counts
+
     @property
     def listener_count(self) -> int:
         """Listeners registered now (a listener with two keys counts twice)."""

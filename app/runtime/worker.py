@@ -38,6 +38,7 @@ from app.runtime.persistence import (
 )
 from app.runtime.sweep import reconcile
 from app.runtime.tasks import cancel_and_wait
+from app.supervisors.instruments import record_routing_batch
 
 logger = logging.getLogger(__name__)
 
@@ -277,8 +278,14 @@ class RoutingWorker:
                 if request.load_config is not None:
                     request.commands = await request.load_config(session)
             now = self._read_clock()
+            started_s = clock.monotonic_s()
             items, outcomes = self._apply(batch, now)
             timers = self._fire_timers(now)
+            record_routing_batch(
+                apply_s=clock.monotonic_s() - started_s,
+                requests=len(batch),
+                events=[event for item in items for event in item.events] + timers,
+            )
             if timers:
                 items.append(BatchItem(events=timers))
             if not any(item.events or item.new_interaction for item in items):

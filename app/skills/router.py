@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.pagination import Page, PageParamsDep, next_cursor
 from app.api.problems import problems
@@ -15,6 +16,7 @@ from app.db.dependencies import SessionDep
 from app.skills import repository, service
 from app.skills.models import SkillKind
 from app.skills.schemas import SkillCreate, SkillRead, SkillUpdate
+from app.supervisors import audit
 
 router = APIRouter(prefix="/skills", tags=["skills"])
 
@@ -49,6 +51,7 @@ async def list_skills(
 async def create_skill(session: SessionDep, caller: SkillWriter, body: SkillCreate) -> SkillRead:
     """Add a skill. Its name is a lower-case slug, unique, and cannot be changed later."""
     skill = await service.create_skill(session, data=body)
+    _audit(session, caller, "skill.created", skill.id, body.model_dump(mode="json"))
     return SkillRead.model_validate(skill)
 
 
@@ -64,6 +67,8 @@ async def update_skill(
 ) -> SkillRead:
     """Change a skill's kind or description; fields left out stay as they are."""
     skill = await service.update_skill(session, skill_id=skill_id, data=body)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    _audit(session, caller, "skill.updated", skill_id, changes)
     return SkillRead.model_validate(skill)
 
 
@@ -77,6 +82,7 @@ async def deactivate_skill(
 ) -> SkillRead:
     """Hide a skill from new queue requirements and agent profiles; existing ones keep it."""
     skill = await service.set_skill_active(session, skill_id=skill_id, active=False)
+    _audit(session, caller, "skill.deactivated", skill_id, {"name": skill.name})
     return SkillRead.model_validate(skill)
 
 
@@ -88,4 +94,17 @@ async def activate_skill(
 ) -> SkillRead:
     """Make a deactivated skill available again."""
     skill = await service.set_skill_active(session, skill_id=skill_id, active=True)
+    _audit(session, caller, "skill.activated", skill_id, {"name": skill.name})
     return SkillRead.model_validate(skill)
+
+
+def _audit(
+    session: AsyncSession,
+    caller: Principal,
+    action: str,
+    skill_id: uuid.UUID,
+    details: dict[str, Any],
+) -> None:
+    audit.record(
+        session, caller, action=action, target_type="skill", target_id=skill_id, details=details
+    )

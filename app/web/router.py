@@ -1,4 +1,5 @@
-"""Serves the static pages (landing page, claimant chat, agent desk) and their assets.
+"""Serves the static pages (landing page, claimant chat, agent desk, supervisor dashboard)
+and their assets.
 
 The pages are plain HTML, CSS and JavaScript files with no build step and nothing loaded
 from another origin, so they work offline and can be embedded as an iframe.
@@ -39,3 +40,9 @@ async def get_chat_page() -> FileResponse:
 async def get_agent_page() -> FileResponse:
     """The agent desk."""
     return _page("agent.html")
+
+
+@router.get("/supervisor", response_class=HTMLResponse)
+async def get_supervisor_page() -> FileResponse:
+    """The supervisor dashboard."""
+    return _page("supervisor.html")

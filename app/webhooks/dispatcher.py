@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__, clock
+from app.supervisors.instruments import record_webhook_attempt
 from app.webhooks import repository
 from app.webhooks.models import DeliveryStatus
 from app.webhooks.repository import ClaimedDelivery
@@ -43,6 +44,8 @@ from app.webhooks.signing import (
 __all__ = ["AttemptOutcome", "RetryPolicy", "WebhookDispatcher", "verify_signature"]
 
 logger = logging.getLogger(__name__)
+# How an attempt ended, as the webhook-attempts counter tells it.
+ATTEMPT_OUTCOMES = {DeliveryStatus.DELIVERED: "delivered", DeliveryStatus.DEAD: "dead"}
 
 MAX_ERROR_LENGTH = 500
 MAX_ERROR_PAUSE_S = 30.0
@@ -297,6 +300,7 @@ class WebhookDispatcher:
             # The lease lapses and the delivery is sent again: at least once, never lost.
             logger.exception("webhooks: could not record the outcome of delivery %s", delivery.id)
             return
+        record_webhook_attempt(ATTEMPT_OUTCOMES.get(step.status, "retry"))
         if step.status is DeliveryStatus.DEAD:
             logger.warning(
                 "webhooks: delivery %s to %s is dead after %s attempts: %s",

@@ -1,0 +1,1 @@
+"""Supervisors: the live view of queues and agents, their actions, the audit log, metrics."""
