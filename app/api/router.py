@@ -12,6 +12,7 @@ from app.dispositions.router import router as dispositions_router
 from app.interactions.router import router as interactions_router
 from app.presence.router import router as presence_router
 from app.queues.router import router as queues_router
+from app.reports.router import router as reports_router
 from app.skills.router import router as skills_router
 from app.stats.router import router as stats_router
 from app.supervisors.router import audit_router
@@ -27,6 +28,7 @@ api_router.include_router(presence_router)
 api_router.include_router(stats_router)
 api_router.include_router(supervisor_router)
 api_router.include_router(audit_router)
+api_router.include_router(reports_router)
 api_router.include_router(webhooks_router)
 api_router.include_router(agents_router)
 api_router.include_router(dispositions_router)

@@ -1,0 +1,1 @@
+"""Historical reports: 15-minute interval figures, dispositions, satisfaction and topics."""
