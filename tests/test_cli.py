@@ -211,6 +211,7 @@ def test_several_workers_run_uvicorn_on_the_factory_with_the_overrides_exported(
     assert options["proxy_headers"] is True
     assert options["forwarded_allow_ips"] == "10.0.0.5"
     assert options["ws"] == "websockets-sansio"
+    assert options["ws_per_message_deflate"] is False  # 50 KB a socket for little gain
     assert (os.environ["SWITCHBOARD_HOST"], os.environ["SWITCHBOARD_PORT"]) == ("0.0.0.0", "9123")
     # A generated secret key exists before the workers start, so they all share it.
     assert (tmp_path / "data" / "secret_key").exists()
