@@ -41,6 +41,43 @@ BACKENDS = [
 ]
 
 
+# Where the PostgreSQL variant of a test runs: where the SQL differs between the backends
+# (storage, routing persistence, reports and live figures with their aggregates and JSON,
+# message numbering, presence upserts, the desk's Core reads). Plain CRUD APIs issue the
+# same ORM statements on both and run on SQLite only: half the suite's time for nothing.
+POSTGRES_PATHS = (
+    "tests/db/",
+    "tests/runtime/",
+    "tests/webhooks/",
+    "tests/interactions/",
+    "tests/reports/",
+    "tests/supervisors/",
+    "tests/channels/",
+    "tests/realtime/",
+    "tests/calls/",
+    "tests/agents/test_desk.py",
+    "tests/auth/test_repository.py",
+    "tests/auth/test_refresh.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect PostgreSQL variants outside `POSTGRES_PATHS` (reported as deselected)."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and "postgresql" in callspec.params.values()
+        where = item.path.relative_to(config.rootpath).as_posix()
+        if on_postgres and not where.startswith(POSTGRES_PATHS):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """In CI the real services are required: a missing URL fails the run instead of skipping."""
     if os.environ.get("CI") and not (POSTGRES_URL and REDIS_URL):
