@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -127,12 +128,68 @@ class Settings(BaseSettings):
     supervisor_time_zone: str = "UTC"
     # GET /metrics (Prometheus, unauthenticated): false switches it off (404).
     metrics_enabled: bool = True
+    # Calls: the STUN and TURN servers browsers are given (comma lists, e.g.
+    # "turn:turn.example.gov:3478?transport=udp"), read bare (STUN_URLS, as docs/calls.md
+    # names them) or with the prefix. None configured: browsers use host candidates only.
+    stun_urls: Annotated[
+        list[str],
+        NoDecode,
+        Field(validation_alias=AliasChoices("SWITCHBOARD_STUN_URLS", "STUN_URLS", "stun_urls")),
+    ] = []
+    turn_urls: Annotated[
+        list[str],
+        NoDecode,
+        Field(validation_alias=AliasChoices("SWITCHBOARD_TURN_URLS", "TURN_URLS", "turn_urls")),
+    ] = []
+    # coturn's `static-auth-secret`: each caller gets credentials derived from it.
+    turn_secret: Annotated[
+        SecretStr | None,
+        Field(
+            validation_alias=AliasChoices("SWITCHBOARD_TURN_SECRET", "TURN_SECRET", "turn_secret")
+        ),
+    ] = None
+    # How long the TURN credentials handed out stay valid.
+    turn_ttl_s: Annotated[
+        int,
+        Field(
+            ge=60,
+            le=7 * 86_400,
+            validation_alias=AliasChoices("SWITCHBOARD_TURN_TTL_S", "TURN_TTL_S", "turn_ttl_s"),
+        ),
+    ] = 3600
 
     @field_validator("chat_languages", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("stun_urls", "turn_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("stun_urls")
+    @classmethod
+    def _check_stun_urls(cls, value: list[str]) -> list[str]:
+        return _check_ice_urls(value, ("stun:", "stuns:"))
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _check_turn_urls(cls, value: list[str]) -> list[str]:
+        return _check_ice_urls(value, ("turn:", "turns:"))
+
+    @field_validator("turn_secret")
+    @classmethod
+    def _check_turn_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and value.get_secret_value() == "":
+            value = None
+        # A TURN entry without credentials would only make every browser fail to relay.
+        if value is None and info.data.get("turn_urls"):
+            raise ValueError("is needed with TURN_URLS (coturn's static-auth-secret)")
         return value
 
     @field_validator("log_level", mode="before")
@@ -181,6 +238,13 @@ class Settings(BaseSettings):
     def database_backend(self) -> str:
         """`sqlite` or `postgresql`."""
         return make_url(self.effective_database_url).get_backend_name()
+
+
+def _check_ice_urls(urls: list[str], schemes: tuple[str, ...]) -> list[str]:
+    for url in urls:
+        if not url.startswith(schemes) or any(char.isspace() for char in url):
+            raise ValueError(f"{url!r} must start with {' or '.join(schemes)}")
+    return urls
 
 
 def normalise_database_url(value: str) -> str:

@@ -41,6 +41,8 @@ class Staff(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Interactions per channel at once, e.g. {"chat": 3}; missing channels use the defaults.
     capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where a telephony platform rings this agent: a SIP URI, an extension or a number.
+    phone_endpoint: Mapped[str | None] = mapped_column(String(200))
     last_login_at: Mapped[datetime | None]
 
 

@@ -103,7 +103,8 @@ async def update_agent(
     agent_id: uuid.UUID,
     body: AgentUpdate,
 ) -> AgentRead:
-    """Change display name, email or capacity (the map sent replaces the stored one)."""
+    """Change display name, email, capacity (the map sent replaces the stored one) or phone
+    endpoint."""
     staff, skills = await service.update_agent(session, agent_id=agent_id, data=body)
     changes = body.model_dump(mode="json", exclude_unset=True, exclude={"password"})
     _audit(session, caller, "agent.updated", agent_id, changes)

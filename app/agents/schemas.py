@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -29,6 +30,10 @@ def _trim_lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+def _trim(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
 def _check_username(value: str) -> str:
     if not USERNAME_PATTERN.match(value):
         raise ValueError("use 2-64 lower-case letters, digits, '.', '_' or '-'")
@@ -54,6 +59,31 @@ Password = Annotated[
     AfterValidator(_check_password),
 ]
 """A new password: at least 8 characters, not trivially guessable. Never returned."""
+
+PHONE_ENDPOINT_PATTERN = re.compile(
+    r"^(?:(?:sips?|tel):[^\s]{1,196}|\+?[0-9*#](?:[0-9*#.()\- ]{0,38}[0-9*#])?)$"
+)
+
+
+def _check_phone_endpoint(value: str) -> str:
+    if not PHONE_ENDPOINT_PATTERN.match(value):
+        raise ValueError(
+            "use a SIP URI (sip:maria@pbx.example.gov), a tel: URI, an extension or a number"
+        )
+    return value
+
+
+PhoneEndpoint = Annotated[
+    str,
+    BeforeValidator(_trim),
+    Field(
+        min_length=1,
+        max_length=200,
+        description="Where a telephony platform rings this agent: SIP URI, extension or number",
+        examples=["sip:maria.lopez@pbx.esd.example.gov", "4021", "+15125550142"],
+    ),
+    AfterValidator(_check_phone_endpoint),
+]
 
 Capacity = Annotated[
     dict[Channel, Annotated[int, Field(ge=0, le=MAX_CAPACITY)]],
@@ -116,6 +146,7 @@ class AgentCreate(BaseModel):
     email: Email | None = None
     skills: AgentSkills = Field(default_factory=list)
     capacity: Capacity = Field(default_factory=dict)
+    phone_endpoint: PhoneEndpoint | None = None
 
 
 class AgentUpdate(BaseModel):
@@ -128,6 +159,7 @@ class AgentUpdate(BaseModel):
     display_name: Name | None = None
     email: Email | None = Field(default=None, description="null removes the address")
     capacity: Capacity | None = None
+    phone_endpoint: PhoneEndpoint | None = Field(default=None, description="null removes it")
 
     _not_null = field_validator("display_name", "capacity")(not_null)
 
@@ -153,6 +185,9 @@ class AgentRead(BaseModel):
     skills: list[AgentSkill]
     capacity: dict[Channel, int] = Field(description="What was set; other channels use defaults")
     effective_capacity: dict[Channel, int] = Field(description="What the router applies")
+    phone_endpoint: str | None = Field(
+        default=None, description="Sent to telephony in the interaction.accepted webhook"
+    )
     last_login_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -170,6 +205,7 @@ class AgentRead(BaseModel):
             skills=[AgentSkill(skill=name, proficiency=level) for name, level in skills],
             capacity=capacity,
             effective_capacity={**DEFAULT_CAPACITY, **capacity},
+            phone_endpoint=staff.phone_endpoint,
             last_login_at=staff.last_login_at,
             created_at=staff.created_at,
             updated_at=staff.updated_at,

@@ -34,6 +34,7 @@ async def create_staff(
     display_name: str | None = None,
     email: str | None = None,
     capacity: dict[str, int] | None = None,
+    phone_endpoint: str | None = None,
 ) -> Staff:
     """Add a staff account after checking the username and password; flushes, never commits."""
     username = username.strip().lower()
@@ -52,6 +53,7 @@ async def create_staff(
         role=role,
         password_hash=hash_password(password),
         capacity=capacity or {},
+        phone_endpoint=phone_endpoint,
     )
     session.add(staff)
     await session.flush()
@@ -101,6 +103,7 @@ async def create_agent(session: AsyncSession, *, data: AgentCreate) -> tuple[Sta
         display_name=data.display_name,
         email=data.email,
         capacity={channel.value: count for channel, count in data.capacity.items()},
+        phone_endpoint=data.phone_endpoint,
     )
     await repository.replace_agent_skills(session, staff.id, resolved)
     return staff, _levels(data.skills)
@@ -117,6 +120,8 @@ async def update_agent(
         staff.email = data.email
     if data.capacity is not None:
         staff.capacity = {channel.value: count for channel, count in data.capacity.items()}
+    if "phone_endpoint" in data.model_fields_set:
+        staff.phone_endpoint = data.phone_endpoint
     await session.flush()
     return await get_agent_profile(session, agent_id=staff.id)
 

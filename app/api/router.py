@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.agents.router import router as agents_router
 from app.auth.router import router as auth_router
+from app.calls.router import router as calls_router
 from app.canned.router import router as canned_router
 from app.channels.chat.router import router as chat_router
 from app.dispositions.router import router as dispositions_router
@@ -24,6 +25,7 @@ api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(auth_router)
 api_router.include_router(interactions_router)
 api_router.include_router(chat_router)
+api_router.include_router(calls_router)
 api_router.include_router(presence_router)
 api_router.include_router(stats_router)
 api_router.include_router(supervisor_router)

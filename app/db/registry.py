@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.agents.models import AgentSkill, Staff
 from app.auth.models import ApiKey, RefreshToken
+from app.calls.models import Call
 from app.canned.models import CannedResponse
 from app.db.base import Base
 from app.interactions.models import (
@@ -28,6 +29,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Call",
     "CannedResponse",
     "Disposition",
     "FollowUp",

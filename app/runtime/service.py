@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calls.webhooks import with_telephony_details
 from app.realtime.bus import Bus
 from app.routing import commands as c
 from app.routing.model import AgentId, QueueId
@@ -127,10 +128,9 @@ class RoutingService:
 
 async def write_outbox(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:
     """Queue the webhook deliveries of a batch in the batch's own transaction."""
-    await enqueue_deliveries(
-        session,
-        [OutboundEvent(event.id, event.type, event.occurred_at, event.data) for event in stored],
-    )
+    events = [OutboundEvent(one.id, one.type, one.occurred_at, one.data) for one in stored]
+    # An accepted call tells the telephony platform where to bridge it.
+    await enqueue_deliveries(session, events, enrich=with_telephony_details)
 
 
 def bus_publisher(bus: Bus, webhooks: WebhookDispatcher | None = None) -> Publisher:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,21 +62,32 @@ def delivery_row(
     }
 
 
-async def enqueue_deliveries(session: AsyncSession, events: Sequence[OutboundEvent]) -> int:
+# Adds details to outbound events before they are stored (e.g. what telephony needs).
+Enricher = Callable[[AsyncSession, Sequence[OutboundEvent]], Awaitable[list[OutboundEvent]]]
+
+
+async def enqueue_deliveries(
+    session: AsyncSession, events: Sequence[OutboundEvent], *, enrich: Enricher | None = None
+) -> int:
     """Add one delivery per (active subscription wanting the type, event); never commits.
 
-    Returns the number of deliveries added. An event already enqueued for a subscription
-    is skipped, so replaying a batch after a crash is harmless.
+    `enrich` adds details to the events someone subscribed to (and only to those: nobody
+    pays for details nobody receives). Returns the number of deliveries added. An event
+    already enqueued for a subscription is skipped, so replaying a batch after a crash is
+    harmless.
     """
     if not events:
         return 0
     topics = await repository.active_subscription_topics(session)
-    if not topics:
+    wanted = [event for event in events if any(event.type in types for _, types in topics)]
+    if not wanted:
         return 0
+    if enrich is not None:
+        wanted = await enrich(session, wanted)
     now = clock.utcnow()
     rows = [
         delivery_row(subscription_id, event, now=now)
-        for event in events
+        for event in wanted
         for subscription_id, event_types in topics
         if event.type in event_types
     ]

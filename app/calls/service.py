@@ -1,0 +1,241 @@
+"""Call rules: the ICE servers a caller gets, and the telephony's call events.
+
+Call events follow `answered → (held → resumed)* → ended`; `ended` may come at any point
+(a caller who hangs up while waiting abandons) and a repeat of it changes nothing. Each
+event is appended to the interaction's history and updates the call's figures; `ended`
+then drives the interaction's lifecycle through the routing service, as the agent's
+"complete" would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.auth.principals import Principal
+from app.calls import repository
+from app.calls.credentials import ice_servers, turn_credential
+from app.calls.errors import (
+    CallEventOutOfOrderError,
+    CallEventTimeError,
+    CallIdMismatchError,
+    NotACallError,
+)
+from app.calls.models import Call, CallStatus
+from app.calls.schemas import CallEventCreate, CallEventType, CallRead, IceServer, IceServers
+from app.errors import AppError
+from app.interactions import repository as interactions
+from app.interactions.errors import InteractionNotFoundError
+from app.interactions.models import Interaction
+from app.interactions.service import fresh_interaction
+from app.routing import commands as c
+from app.routing.model import Channel, InteractionId, InteractionState
+from app.runtime.service import RoutingService
+from app.settings import Settings
+
+CALL_CHANNELS = frozenset({Channel.VOICE, Channel.VIDEO})
+# Where `ended` still has something to end: waiting ones are abandoned, active ones wrapped up.
+_WAITING = frozenset({InteractionState.QUEUED, InteractionState.OFFERED})
+# What each event needs the call to be, and what it makes it.
+_TRANSITIONS: dict[CallEventType, tuple[frozenset[CallStatus], CallStatus]] = {
+    CallEventType.ANSWERED: (frozenset({CallStatus.RINGING}), CallStatus.CONNECTED),
+    CallEventType.HELD: (frozenset({CallStatus.CONNECTED}), CallStatus.HELD),
+    CallEventType.RESUMED: (frozenset({CallStatus.HELD}), CallStatus.CONNECTED),
+    CallEventType.ENDED: (
+        frozenset({CallStatus.RINGING, CallStatus.CONNECTED, CallStatus.HELD}),
+        CallStatus.ENDED,
+    ),
+}
+_REFUSALS: dict[tuple[CallEventType, CallStatus], str] = {
+    (CallEventType.ANSWERED, CallStatus.CONNECTED): "The call was already answered.",
+    (CallEventType.ANSWERED, CallStatus.HELD): "The call was already answered (it is on hold).",
+    (CallEventType.HELD, CallStatus.RINGING): "The call has not been answered yet.",
+    (CallEventType.HELD, CallStatus.HELD): "The call is already on hold.",
+    (CallEventType.RESUMED, CallStatus.RINGING): "The call has not been answered yet.",
+    (CallEventType.RESUMED, CallStatus.CONNECTED): "The call is not on hold.",
+}
+
+
+def ice_servers_for(settings: Settings, principal: Principal, *, now: float) -> IceServers:
+    """The caller's `iceServers`, with TURN credentials of its own when TURN is set up."""
+    secret = settings.turn_secret
+    turn = None
+    if settings.turn_urls and secret is not None:
+        turn = turn_credential(
+            secret.get_secret_value(),
+            subject=principal.subject_id,
+            now=now,
+            ttl_s=settings.turn_ttl_s,
+        )
+    servers = ice_servers(stun_urls=settings.stun_urls, turn_urls=settings.turn_urls, turn=turn)
+    return IceServers(
+        iceServers=[IceServer.model_validate(server) for server in servers],
+        ttl_s=settings.turn_ttl_s,
+    )
+
+
+async def call_interaction(session: AsyncSession, interaction_id: uuid.UUID) -> Interaction:
+    """The interaction, if it exists and is a voice or video call (404, 409 otherwise)."""
+    row = await interactions.get_interaction(session, interaction_id)
+    if row is None:
+        raise InteractionNotFoundError()
+    if row.channel not in CALL_CHANNELS:
+        raise NotACallError(row.channel.value)
+    return row
+
+
+async def record_call_event(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    interaction_id: uuid.UUID,
+    body: CallEventCreate,
+) -> bool:
+    """Check and store one call event; flushes. Returns whether the interaction should end
+    now (an `ended`, first or repeated: a repeat retries an end the writer did not apply)."""
+    interaction = await call_interaction(session, interaction_id)
+    call = await repository.lock_call(session, interaction_id)
+    _check_call_id(call, interaction, body.call_id)
+    call.call_id = call.call_id or body.call_id or interaction.external_id
+    if body.event is CallEventType.ENDED and call.status is CallStatus.ENDED:
+        return True
+    at = body.at or clock.utcnow()
+    _check_order(call, interaction, body.event)
+    if call.last_event_at is not None and at < call.last_event_at:
+        raise CallEventTimeError(call.last_event_at.isoformat())
+    data = _apply(call, body, at)
+    repository.add_event(
+        session,
+        interaction_id,
+        event_type=f"call.{body.event.value}",
+        at=at,
+        actor=(principal.role.value, principal.subject_id),
+        data=data,
+    )
+    await session.flush()
+    return body.event is CallEventType.ENDED
+
+
+async def end_interaction(
+    session: AsyncSession, routing: RoutingService, interaction_id: uuid.UUID
+) -> None:
+    """After `ended`: wrap up an active interaction, abandon a waiting one, else nothing.
+
+    Commits the session first: the writer needs connections of its own meanwhile.
+    """
+    row = await fresh_interaction(session, interaction_id)
+    command = _ending_command(row)
+    if command is None:
+        return
+    await session.commit()
+    try:
+        await routing.execute(command)
+    except AppError as exc:
+        # The agent completed it, or the caller left, a moment before: nothing left to do.
+        if exc.status not in {404, 409}:
+            raise
+        if _ending_command(await fresh_interaction(session, interaction_id)) is not None:
+            raise
+
+
+async def read_call(session: AsyncSession, interaction_id: uuid.UUID) -> CallRead:
+    """A call's state and figures; a call with no event yet is `ringing`."""
+    row = await fresh_interaction(session, interaction_id)
+    if row.channel not in CALL_CHANNELS:
+        raise NotACallError(row.channel.value)
+    call = await repository.get_call(session, interaction_id)
+    if call is None:
+        call = Call(
+            interaction_id=interaction_id,
+            call_id=row.external_id,
+            status=CallStatus.RINGING,
+            hold_s=0.0,
+            hold_count=0,
+        )
+    return CallRead(
+        interaction_id=interaction_id,
+        interaction_state=row.state,
+        call_id=call.call_id,
+        status=call.status,
+        connected_at=call.connected_at,
+        held_since=call.held_since,
+        hold_s=call.hold_s,
+        hold_count=call.hold_count,
+        ended_at=call.ended_at,
+        ended_by=call.ended_by,
+        talk_s=talk_seconds(call),
+    )
+
+
+def talk_seconds(call: Call) -> float | None:
+    """Connected time less time on hold, once the call has ended after being answered."""
+    if call.connected_at is None or call.ended_at is None:
+        return None
+    return max(0.0, (call.ended_at - call.connected_at).total_seconds() - call.hold_s)
+
+
+def _check_call_id(call: Call, interaction: Interaction, posted: str | None) -> None:
+    expected = call.call_id or interaction.external_id
+    if posted is not None and expected is not None and posted != expected:
+        raise CallIdMismatchError(expected)
+
+
+def _check_order(call: Call, interaction: Interaction, event: CallEventType) -> None:
+    allowed, _ = _TRANSITIONS[event]
+    if call.status not in allowed:
+        detail = _REFUSALS.get((event, call.status), "The call has already ended.")
+        raise CallEventOutOfOrderError(
+            detail, call_status=call.status.value, interaction_state=interaction.state.value
+        )
+    if event is CallEventType.ANSWERED and interaction.state is not InteractionState.ACTIVE:
+        raise CallEventOutOfOrderError(
+            f"The interaction is {interaction.state.value}: an agent accepts it before the "
+            "call is answered.",
+            call_status=call.status.value,
+            interaction_state=interaction.state.value,
+        )
+
+
+def _apply(call: Call, body: CallEventCreate, at: datetime) -> dict[str, Any]:
+    """Move the call on by one event; returns the event's data for the history."""
+    data: dict[str, Any] = {"call_id": call.call_id}
+    if body.event is CallEventType.ANSWERED:
+        call.connected_at = at
+    elif body.event is CallEventType.HELD:
+        call.held_since = at
+        call.hold_count += 1
+    elif body.event is CallEventType.RESUMED:
+        data["hold_s"] = _close_hold(call, at)
+    else:
+        if call.status is CallStatus.HELD:
+            _close_hold(call, at)
+        call.ended_at = at
+        call.ended_by = body.ended_by
+        data["ended_by"] = body.ended_by.value if body.ended_by else None
+        data["hold_s"] = call.hold_s
+        data["talk_s"] = talk_seconds(call)
+    call.status = _TRANSITIONS[body.event][1]
+    call.last_event_at = at
+    return data
+
+
+def _close_hold(call: Call, at: datetime) -> float:
+    """End the running hold at `at`; returns its length in seconds."""
+    assert call.held_since is not None, "only a held call has a hold to close"
+    held_s = max(0.0, (at - call.held_since).total_seconds())
+    call.hold_s += held_s
+    call.held_since = None
+    return held_s
+
+
+def _ending_command(row: Interaction) -> c.Command | None:
+    interaction_id = InteractionId(str(row.id))
+    if row.state is InteractionState.ACTIVE:
+        return c.Complete(interaction_id)
+    if row.state in _WAITING:
+        return c.Abandon(interaction_id)
+    return None
