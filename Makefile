@@ -5,14 +5,19 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LINTED := app tests benchmarks migrations
+# Test processes for the parallel part of `make test` (most tests wait on I/O, not the CPU).
+TEST_WORKERS ?= 3
 
 .PHONY: run test lint typecheck unit integration browser bench install clean
 
 run: $(STAMP)
 	$(BIN)/switchboard serve --demo
 
+# Everything, in two runs: the bulk in parallel, then what must run alone (real server
+# processes with take-over timings, and the browser).
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not serial and not browser"
+	$(BIN)/pytest -m "serial or browser"
 
 install: $(STAMP)
 

@@ -51,7 +51,7 @@ from tests.conftest import Caller
 from tests.services import require_redis
 from tests.world import add_queue, engine_of, resources_of
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 CHAT = {"channel": "chat", "queue": "UI", "customer": {"name": "Ana"}}
 # The default lease: a takeover faster than this can only come from the lease's release.

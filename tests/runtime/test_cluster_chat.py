@@ -18,7 +18,7 @@ import websockets
 from benchmarks.cluster import QUEUE, Cluster, Server, sign_in
 from tests.services import require_postgres, require_redis
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.serial, pytest.mark.timeout(120)]
 
 WAIT_S = 10.0
 

@@ -17,7 +17,7 @@ import pytest
 
 from benchmarks.api_create import prepare_service_database
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 @contextmanager

@@ -36,7 +36,12 @@ from benchmarks.cluster import (
 from tests.services import require_postgres, require_redis
 
 # The fail-over run behind several tests is set up by whichever of them runs first.
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.serial,
+    pytest.mark.timeout(120),
+]
 
 TAKEOVER_LIMIT_S = 5.0
 LOAD_PER_S = 50
