@@ -24,6 +24,7 @@ from app.agents import desk_view
 from app.agents.desk_view import DeskItem, iso
 from app.auth.errors import PermissionDeniedError
 from app.auth.principals import Principal, Role
+from app.calls.signaling import BUS_TYPE, CLIENT_TYPES, CallSignals
 from app.channels.chat import messages
 from app.errors import AppError
 from app.interactions.models import Interaction, SenderKind
@@ -119,6 +120,7 @@ class DeskConnection:
         self._desk = _Desk()
         self._histories: dict[uuid.UUID, list[dict[str, Any]]] = {}
         self._listener: Listener | None = None
+        self._calls = CallSignals(resources, socket, principal)
 
     async def serve(self, known: dict[uuid.UUID, int]) -> None:
         """Run until the desk goes away."""
@@ -216,6 +218,10 @@ class DeskConnection:
 
     async def _on_chat_frame(self, frame: Frame) -> None:
         kind = frame.get("type", "")
+        if kind == BUS_TYPE:
+            # Addressed by its holder, not by what the desk shows (it may lag a burst behind).
+            await self._calls.from_bus(frame)
+            return
         interaction_id = _uuid(frame.get("interaction_id"))
         if interaction_id is None or interaction_id not in self._desk.chats:
             return
@@ -436,6 +442,9 @@ class DeskConnection:
             return
         if kind in ACTIONS:
             await self._on_action(kind, frame)
+            return
+        if kind in CLIENT_TYPES:
+            await self._calls.from_client(frame)
             return
         if kind not in ("typing", "read"):
             await self._socket.send(error_frame("unknown_frame", f"Unknown frame type '{kind}'."))

@@ -155,16 +155,43 @@ async def test_starting_a_chat_answers_201_with_a_token_the_place_in_line_and_th
     assert message["interaction_id"] == body["interaction_id"]
 
 
+async def test_a_voice_call_started_from_the_form_waits_in_line_and_carries_text_beside_it(
+    client: httpx.AsyncClient, queue_id: uuid.UUID
+) -> None:
+    response = await client.post(CHATS, json={**FORM, "channel": "voice"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["state"], body["position"]) == ("queued", 1)
+    auth = {"Authorization": f"Bearer {body['token']}"}
+    detail = await client.get(f"/api/v1/interactions/{body['interaction_id']}", headers=auth)
+    assert detail.json()["channel"] == "voice"
+    sent = await client.post(
+        f"{CHATS}/{body['interaction_id']}/messages",
+        json={"client_message_id": "c2", "body": "Still there?"},
+        headers=auth,
+    )
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["seq"] == 2
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
+        ({"channel": "fax"}, "body.channel"),
         ({"topic": "Parking tickets"}, "body.topic"),
         ({"language": "fr"}, "body.language"),
         ({"message": "x" * 2001}, "body.message"),
         ({"message": "   "}, "body.message"),
         ({"email": "jose-at-example.org"}, "body.email"),
     ],
-    ids=["unknown-topic", "unknown-language", "message-too-long", "empty-message", "bad-email"],
+    ids=[
+        "unknown-channel",
+        "unknown-topic",
+        "unknown-language",
+        "message-too-long",
+        "empty-message",
+        "bad-email",
+    ],
 )
 async def test_a_bad_form_is_422_problem_naming_the_field(
     client: httpx.AsyncClient, queue_id: uuid.UUID, change: dict[str, Any], field: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -70,6 +70,8 @@ class ChatStart(BaseModel):
     case_number: CaseNumber | None = None
     message: MessageBody
     client_message_id: ClientMessageId | None = None
+    # A voice or video call waits in line like a chat; text goes on beside it.
+    channel: Literal["chat", "voice", "video"] = "chat"
 
 
 class MessageSend(BaseModel):

@@ -76,6 +76,9 @@ WAITING_STATES = frozenset(
 # Who created web chats, for the interaction's history (no integrator or staff did).
 WEB_CHAT_CREATOR = "web-chat"
 
+# Interactions a claimant converses in over /ws/chat: chats, and calls (text beside them).
+CONVERSATION_CHANNELS = (Channel.CHAT, Channel.VOICE, Channel.VIDEO)
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:
@@ -270,7 +273,7 @@ async def _create_interaction(
         kind=PrincipalKind.CLAIMANT, role=Role.CLAIMANT, subject_id=WEB_CHAT_CREATOR, name=body.name
     )
     create = InteractionCreate(
-        channel=Channel.CHAT,
+        channel=Channel(body.channel),
         queue=queue_name,
         customer=Customer(name=body.name, email=body.email),
         language=body.language,
@@ -333,7 +336,7 @@ async def _topic_queues(resources: Resources) -> list[tuple[str, str]]:
 
 async def _chat(session: AsyncSession, interaction_id: uuid.UUID) -> Interaction:
     row = await session.get(Interaction, interaction_id)
-    if row is None or row.channel is not Channel.CHAT:
+    if row is None or row.channel not in CONVERSATION_CHANNELS:
         raise InteractionNotFoundError()
     return row
 

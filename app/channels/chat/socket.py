@@ -17,6 +17,7 @@ from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 
 from app.auth.principals import Principal, Role
+from app.calls.signaling import BUS_TYPE, CLIENT_TYPES, CallSignals
 from app.channels.chat import messages, service
 from app.channels.chat.schemas import MessageSend
 from app.errors import AppError
@@ -99,6 +100,7 @@ class ClaimantConnection:
         self._id = interaction_id
         self._shown = _Shown()
         self._ended_by_me = False
+        self._calls = CallSignals(resources, socket, principal)
 
     async def serve(self, last_seq: int) -> None:
         """Run until the claimant goes away."""
@@ -166,6 +168,8 @@ class ClaimantConnection:
             await self._socket.send({**frame, "from": "agent"})
         elif kind == "place":
             await self._show_place(frame.get("position"), frame.get("estimated_wait_s"))
+        elif kind == BUS_TYPE:
+            await self._calls.from_bus(frame)
 
     async def _welcome(self, row: Interaction) -> None:
         async with self._resources.read_sessions() as session:
@@ -283,6 +287,8 @@ class ClaimantConnection:
         elif kind == "ping":
             await self._socket.send({"type": "pong"})
             await grace.still_connected(self._resources, grace.CLAIMANT, str(self._id))
+        elif kind in CLIENT_TYPES:
+            await self._calls.from_client(frame)
         else:
             await self._socket.send(error_frame("unknown_frame", f"Unknown frame type '{kind}'."))
 
