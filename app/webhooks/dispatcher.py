@@ -225,6 +225,11 @@ class WebhookDispatcher:
             if count >= self._per_subscription_limit
         ]
         now = self._now()
+        # Woken after every routing batch, mostly with nothing to send: a read first, because
+        # the claim is a write and on SQLite would queue for the routing writer's lock.
+        async with self._sessions() as session:
+            if not await repository.any_due_delivery(session, now=now):
+                return 0, limit
         async with self._sessions() as session, session.begin():
             claimed = await repository.claim_due_deliveries(
                 session,

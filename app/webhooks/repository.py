@@ -157,6 +157,19 @@ async def list_deliveries(
     return list(await session.scalars(statement))
 
 
+async def any_due_delivery(session: AsyncSession, *, now: datetime) -> bool:
+    """Whether some pending delivery is due now (a cheap read before a claim)."""
+    found = await session.scalar(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def claim_due_deliveries(
     session: AsyncSession,
     *,
