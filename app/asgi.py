@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from app.logs import configure_logging
 from app.main import create_app
+from app.runtime import collector
 from app.settings import load_settings
 
 
@@ -19,4 +20,6 @@ def app_from_environment() -> FastAPI:
     """Read the settings, set up logging, and build the app: one call per worker process."""
     settings = load_settings()
     configure_logging(settings.log_level.value, settings.log_format.value)
-    return create_app(settings)
+    app = create_app(settings)
+    collector.tune_for_service()
+    return app

@@ -144,8 +144,10 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.main import create_app
+    from app.runtime import collector
 
     config = uvicorn.Config(create_app(settings), **_uvicorn_options(settings))
+    collector.tune_for_service()
     server = uvicorn.Server(config)
     try:
         server.run()
