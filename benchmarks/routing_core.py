@@ -138,7 +138,8 @@ class Workload:
         waiting = [i for line in lines.values() for _, i in line]
         sample = [self.rng.choice(waiting) for _ in range(POSITION_SAMPLES)]
         # Every interaction here has the same priority, so the last of a line has the top seq.
-        _, tail = max(max(lines.values(), key=len))
+        longest = max(lines.values(), key=len)
+        _, tail = max(longest)
         return (
             self._time_calls(sample, overhead_ns),
             self._time_calls([tail] * POSITION_SAMPLES, overhead_ns),
@@ -174,19 +175,41 @@ def measure(agents: int, queues: int, waiting: int, operations: int, overhead_ns
     )
 
 
+def median_result(runs: list[Result]) -> Result:
+    """Each column's median over repeated runs of one size (noisy shared machines)."""
+    first = runs[0]
+    return Result(
+        first.agents,
+        first.queues,
+        first.waiting,
+        statistics.median(r.ops_per_s for r in runs),
+        statistics.median(r.p50_us for r in runs),
+        statistics.median(r.p99_us for r in runs),
+        statistics.median(r.pos_us for r in runs),
+        statistics.median(r.pos_tail_us for r in runs),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every size and print the table or JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     parser.add_argument("--quick", action="store_true", help="a short run")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure each size N times, print the medians"
+    )
     args = parser.parse_args(argv)
     operations = 5_000 if args.quick else 100_000
     overhead_ns = clock_overhead_ns()
-    results = [measure(a, q, w, operations, overhead_ns) for a, q, w in SIZES]
+    results = [
+        median_result([measure(a, q, w, operations, overhead_ns) for _ in range(args.repeat)])
+        for a, q, w in SIZES
+    ]
     if args.json:
         print(json.dumps([vars(r) for r in results], indent=2))
         return 0
-    print(f"CPU time, one core (thread_time_ns; {overhead_ns} ns clock cost subtracted)")
+    runs = f"median of {args.repeat} runs; " if args.repeat > 1 else ""
+    print(f"CPU time, one core ({runs}thread_time_ns; {overhead_ns} ns clock cost subtracted)")
     print(
         f"{'agents':>7} {'queues':>7} {'waiting':>8} {'ops/s':>10} {'p50 us':>8} {'p99 us':>8}"
         f" {'pos us':>8} {'tail us':>8}"

@@ -30,9 +30,10 @@ from app.routing.model import (
 from app.routing.state import AVAILABLE, OFFLINE, AgentRt, Ix, Pool, QueueRt
 from app.routing.stats import StatsCollector
 
-# Timer kinds; a timer is (due, order, kind, interaction, ticket).
+# Timer kinds; a timer is (due, order, kind, interaction id, interaction uid, ticket): ids
+# rather than the interaction itself, so that the garbage collector untracks pending timers.
 OFFER_TIMER, ESCALATE_TIMER, WRAP_TIMER, STICKY_TIMER, CALLBACK_TIMER, RETRY_TIMER = range(6)
-Timer = tuple[float, int, int, Ix, int]
+Timer = tuple[float, int, int, InteractionId, int, int]
 
 
 class EngineCore:
@@ -48,6 +49,7 @@ class EngineCore:
         self._timer_seq = 0
         self._next_seq = 0
         self._offer_seq = 0
+        self._ix_count = 0
         # Bumped whenever a pool or bucket appears or goes, or an agent's pools change: the
         # agents' cached scan plans (`AgentRt.plan`) are rebuilt when it moves.
         self._topology = 0
@@ -127,7 +129,11 @@ class EngineCore:
 
     def _add_timer(self, due: float, kind: int, ix: Ix, ticket: int) -> None:
         self._timer_seq += 1
-        heapq.heappush(self._timers, (due, self._timer_seq, kind, ix, ticket))
+        heapq.heappush(self._timers, (due, self._timer_seq, kind, ix.id, ix.uid, ticket))
+
+    def _take_uid(self) -> int:
+        self._ix_count += 1
+        return self._ix_count
 
     def _ix(self, interaction_id: InteractionId) -> Ix:
         ix = self._open.get(interaction_id)

@@ -43,9 +43,9 @@ class EscalationMixin(EngineCore):
         else:
             queue.members.discard(ix)
             target.members.add(ix)
-            heapq.heappush(target.age_heap, (ix.queued_at, ix.seq, ix))
+            heapq.heappush(target.age_heap, (ix.queued_at, ix.seq, ix.id))
             ix.queue, ix.tier, ix.entered_queue_at = target, 0, now
-        ix.history.append((now, "escalated", ix.queue.id))
+        ix.history += (now, "escalated", ix.queue.id)
         out.append(e.InteractionEscalated(now, ix.id, queue.id, step_index, ix.queue.id))
 
 

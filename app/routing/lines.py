@@ -1,19 +1,24 @@
-"""An order-statistics list of sort keys, so that a place in line costs O(sqrt n), not O(n).
+"""A sorted line of waiting keys: who is first in O(1), a place in line in O(sqrt n).
 
-The waiting heaps answer "who is first" but not "how many are ahead of me"; counting a heap
-costs the whole line, and the API asks for a position on every create and every read of a
-waiting interaction. A `Line` holds the sort keys of exactly the live waiting entries of one
-heap (kept in step by the engine) as a list of short sorted lists: `rank` bisects the short
-list's maxima, sums the lengths before it and bisects inside one list. Inserts and removals
-move at most `_LOAD` * 2 references.
+A line answers both "who is first" (routing) and "how many are ahead of me" (the API asks
+for a position on every create and every read of a waiting interaction). It holds the sort
+keys of exactly the interactions waiting in it (kept in step by the engine) as a list of
+short sorted lists: `rank` bisects the short lists' maxima, sums the lengths before it and
+bisects inside one list. Inserts and removals move at most `_LOAD` * 2 references.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Iterator
 
-LineKey = tuple[float, float, int]
-"""(rank, queued_at, seq): the order of a waiting heap without its lazy-deletion fields."""
+from app.routing.model import InteractionId
+
+LineKey = tuple[float, float, int, InteractionId]
+"""(rank, queued_at, seq, interaction id): the routing order of waiting interactions.
+
+Keys hold only numbers and a string, never the interaction itself: the garbage collector
+then stops tracking them, which keeps its full collections short when 100,000 wait."""
 
 # Sublists split beyond twice this length; around a thousand keeps memmoves small while the
 # sum over sublists stays short even at 100,000 waiting in one line.
@@ -23,15 +28,23 @@ _LOAD = 1_000
 class Line:
     """A multiset of `LineKey`s answering "how many keys are smaller than this one"."""
 
-    __slots__ = ("_lists", "_maxes", "_size")
+    __slots__ = ("_lists", "_maxes", "_size", "head")
 
     def __init__(self) -> None:
         self._lists: list[list[LineKey]] = []
         self._maxes: list[LineKey] = []
         self._size = 0
+        # The smallest key, or None when empty: kept on every change because routing reads
+        # the head of several lines per decision, and an attribute costs less than a call.
+        self.head: LineKey | None = None
 
     def __len__(self) -> int:
         return self._size
+
+    def __iter__(self) -> Iterator[LineKey]:
+        """The keys in order, smallest first."""
+        for part in self._lists:
+            yield from part
 
     def add(self, key: LineKey) -> None:
         """Insert `key` (duplicates are kept)."""
@@ -40,6 +53,7 @@ class Line:
         if not maxes:
             self._lists.append([key])
             maxes.append(key)
+            self.head = key
             return
         i = bisect_left(maxes, key)
         if i == len(maxes):
@@ -52,6 +66,7 @@ class Line:
         if len(part) > 2 * _LOAD:
             self._lists[i : i + 1] = [part[:_LOAD], part[_LOAD:]]
             maxes[i : i + 1] = [part[_LOAD - 1], part[-1]]
+        self.head = self._lists[0][0]
 
     def remove(self, key: LineKey) -> None:
         """Remove one occurrence of `key`; a missing key is a bug in the caller (ValueError)."""
@@ -60,7 +75,8 @@ class Line:
         if i == len(maxes):
             raise ValueError(f"{key!r} is not in the line")
         part = self._lists[i]
-        j = bisect_left(part, key)
+        # Routing mostly removes the head, and callers pass the very key object they added.
+        j = 0 if part[0] is key else bisect_left(part, key)
         if j == len(part) or part[j] != key:
             raise ValueError(f"{key!r} is not in the line")
         del part[j]
@@ -70,9 +86,11 @@ class Line:
             del maxes[i]
         elif j == len(part):
             maxes[i] = part[-1]
+        self.head = self._lists[0][0] if self._lists else None
 
-    def rank(self, key: LineKey) -> int:
-        """How many keys are strictly smaller than `key`."""
+    def rank(self, key: LineKey | tuple[float, float, int]) -> int:
+        """How many keys are strictly smaller than `key` (a 3-field prefix counts keys before
+        every key that starts with it)."""
         maxes = self._maxes
         i = bisect_left(maxes, key)
         if i == len(maxes):

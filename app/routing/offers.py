@@ -6,12 +6,12 @@ fields directly and check the common case inline before calling the general help
 
 from __future__ import annotations
 
-import heapq
 import math
 
 from app.routing import events as e
 from app.routing.core import OFFER_TIMER, RETRY_TIMER
 from app.routing.escalation import EscalationMixin
+from app.routing.lines import Line, LineKey
 from app.routing.model import (
     MISSED_REASON,
     AgentState,
@@ -24,7 +24,6 @@ from app.routing.policies import wait_rank
 from app.routing.state import (
     AVAILABLE,
     CHANNEL_INDEX,
-    CHANNELS,
     OFFERED,
     AgentRt,
     Bucket,
@@ -32,14 +31,10 @@ from app.routing.state import (
     Pool,
     Q,
     QueueRt,
-    WaitEntry,
     enline,
-    personal_head,
+    enline_buckets,
     unline,
 )
-
-# Per-channel "has room" answers, computed at most once per scan; copied, never mutated.
-_NO_ROOM_YET: list[bool | None] = [None] * len(CHANNELS)
 
 
 class OffersMixin(EscalationMixin):
@@ -104,7 +99,7 @@ class OffersMixin(EscalationMixin):
     # ---- routing -------------------------------------------------------------------------
 
     def _enqueue(self, ix: Ix, now: float, out: list[e.Event]) -> None:
-        """Offer `ix` to the best free eligible agent, or put it in its heaps to wait."""
+        """Offer `ix` to the best free eligible agent, or put it in its lines to wait."""
         if ix.held_until is not None:
             return
         if ix.line is not None:
@@ -117,8 +112,7 @@ class OffersMixin(EscalationMixin):
                 self._offer(ix, target, now, out)
                 self._index_free(target)
                 return
-            heapq.heappush(target.personal, (rank, ix.queued_at, ix.seq, ix.ticket, ix))
-            enline(ix, target.personal_line, (rank, ix.queued_at, ix.seq))
+            enline(ix, target.personal_line, (rank, ix.queued_at, ix.seq, ix.id))
             return
         buckets = ix.queue.buckets.get((ix.tier, ix.ch))
         if buckets is None:
@@ -133,11 +127,7 @@ class OffersMixin(EscalationMixin):
                 self._offer(ix, agent, now, out)
                 self._index_free(agent)
                 return
-        entry = (rank, ix.queued_at, ix.seq, ix.ticket, ix)
-        for bucket in buckets:
-            heapq.heappush(bucket.heap, entry)
-        # Position is counted in the main requirement's bucket, the first of the tier.
-        enline(ix, buckets[0].line, (rank, ix.queued_at, ix.seq))
+        enline_buckets(ix, buckets, (rank, ix.queued_at, ix.seq, ix.id))
 
     def _settle(self, agent: AgentRt, now: float, out: list[e.Event]) -> None:
         """Fill the agent's free capacity from what waits for it, then index what is left."""
@@ -148,72 +138,113 @@ class OffersMixin(EscalationMixin):
             self._offer(ix, agent, now, out)
         self._index_free(agent)
 
-    def _plan(self, agent: AgentRt) -> list[tuple[int, Bucket, float]]:
-        """The buckets `agent` can serve, in pool order; cached until the topology changes."""
+    def _plan(self, agent: AgentRt) -> list[tuple[int, list[tuple[Line, float]]]]:
+        """The bucket lines `agent` can serve, grouped by channel; cached until the topology
+        changes (with `agent.pools_by_ch`, the same grouping of its pools)."""
         if agent.plan_version != self._topology:
-            agent.plan = [
-                (pool.ch, bucket, bucket.queue.config.aging_per_s)
-                for pool in agent.pools
-                for bucket in pool.buckets
-            ]
+            lines: dict[int, list[tuple[Line, float]]] = {}
+            pools: dict[int, list[Pool]] = {}
+            for pool in agent.pools:
+                pools.setdefault(pool.ch, []).append(pool)
+                group = lines.setdefault(pool.ch, [])
+                group.extend((b.line, b.queue.config.aging_per_s) for b in pool.buckets)
+            agent.plan = list(lines.items())
+            agent.pools_by_ch = list(pools.items())
             agent.plan_version = self._topology
         return agent.plan
 
     def _best_waiting(self, agent: AgentRt, now: float) -> Ix | None:
-        """The waiting interaction this agent should take next: scans bucket heads only.
+        """The waiting interaction this agent should take next: looks at line heads only.
 
-        Order: highest effective priority now (rank - aging x now), then queued_at, then seq;
-        the key is compared field by field rather than built as a tuple per bucket.
+        Order: highest effective priority now (rank - aging x now), then queued_at, then seq.
+        The common case (no personal line, best head not declined by this agent) compares
+        keys only and looks up one interaction; anything else takes `_best_waiting_in_full`.
         """
-        best: WaitEntry | None = None
+        if agent.personal_line.head is None:
+            key = self._best_head(agent, now)
+            if key is None:
+                return None
+            ix = self._open[key[3]]
+            # Every other line's candidates come after this head, so if the agent may take
+            # it, it is the answer.
+            if not ix.declined or not _declined(ix, agent, now):
+                return ix
+        return self._best_waiting_in_full(agent, now)
+
+    def _best_head(self, agent: AgentRt, now: float) -> LineKey | None:
+        """The first of the heads of the lines `agent` has room for, by key alone."""
+        best: LineKey | None = None
+        b0 = 0.0
+        for ch, lines in self._plan(agent):
+            if not agent.has_room(ch):
+                continue
+            for line, aging in lines:
+                key = line.head
+                if key is None:
+                    continue
+                k0 = key[0] - aging * now
+                # `_before`, inlined: this runs for every line scanned.
+                if best is None or (
+                    k0 < b0
+                    or (k0 == b0 and (key[1] < best[1] or (key[1] == best[1] and key[2] < best[2])))
+                ):
+                    best, b0 = key, k0
+        return best
+
+    def _best_waiting_in_full(self, agent: AgentRt, now: float) -> Ix | None:
+        """`_best_waiting` with the personal line and skipping what the agent declined."""
+        open_ = self._open
+        best: Ix | None = None
         b0 = b1 = 0.0
         b2 = 0
-        entry = personal_head(agent) if agent.personal else None
-        if entry is not None and agent.has_room(entry[4].ch):
-            aging = entry[4].queue.config.aging_per_s
-            best, b0, b1, b2 = entry, entry[0] - aging * now, entry[1], entry[2]
-        room = _NO_ROOM_YET.copy()
-        for ch, bucket, aging in self._plan(agent):
-            heap = bucket.heap
-            if not heap:
+        key = agent.personal_line.head
+        if key is not None:
+            ix = open_[key[3]]
+            if agent.has_room(ix.ch):
+                best, b0, b1, b2 = ix, key[0] - ix.queue.config.aging_per_s * now, key[1], key[2]
+        for ch, lines in self._plan(agent):
+            if not agent.has_room(ch):
                 continue
-            has_room = room[ch]
-            if has_room is None:
-                has_room = room[ch] = agent.has_room(ch)
-            if not has_room:
-                continue
-            entry = heap[0]
-            ix = entry[4]
-            if entry[3] != ix.ticket or ix.state is not Q:
-                entry = bucket.head()
-                if entry is None:
+            for line, aging in lines:
+                key = line.head
+                if key is None:
                     continue
-                ix = entry[4]
-            if ix.declined and _declined(ix, agent, now):
-                entry = _head_for(bucket, agent, now)
-                if entry is None:
+                k0 = key[0] - aging * now
+                # A line is sorted in this order, so if its head is not before the best so far,
+                # nothing in it is.
+                if best is not None and not _before(k0, key, b0, b1, b2):
                     continue
-            k0 = entry[0] - aging * now
-            if (
-                best is None
-                or k0 < b0
-                or (k0 == b0 and (entry[1] < b1 or (entry[1] == b1 and entry[2] < b2)))
-            ):
-                best, b0, b1, b2 = entry, k0, entry[1], entry[2]
-        return best[4] if best is not None else None
+                ix = open_[key[3]]
+                if ix.declined and _declined(ix, agent, now):
+                    found = self._first_not_declined(line, agent, now)
+                    if found is None:
+                        continue
+                    key, ix = found
+                    k0 = key[0] - aging * now
+                    if best is not None and not _before(k0, key, b0, b1, b2):
+                        continue
+                best, b0, b1, b2 = ix, k0, key[1], key[2]
+        return best
+
+    def _first_not_declined(
+        self, line: Line, agent: AgentRt, now: float
+    ) -> tuple[LineKey, Ix] | None:
+        """The first key (and interaction) in `line` this agent has not recently declined."""
+        for key in line:
+            ix = self._open[key[3]]
+            if not _declined(ix, agent, now):
+                return key, ix
+        return None
 
     def _index_free(self, agent: AgentRt) -> None:
         agent.version += 1
         if agent.state is not AVAILABLE or agent.exclusive_held:
             return
-        room = _NO_ROOM_YET.copy()
-        for pool in agent.pools:
-            ch = pool.ch
-            has_room = room[ch]
-            if has_room is None:
-                has_room = room[ch] = agent.has_room(ch)
-            if has_room:
-                pool.push_free(agent)
+        self._plan(agent)
+        for ch, pools in agent.pools_by_ch:
+            if agent.has_room(ch):
+                for pool in pools:
+                    pool.push_free(agent)
 
     # ---- offers --------------------------------------------------------------------------
 
@@ -293,15 +324,6 @@ def _declined(ix: Ix, agent: AgentRt, now: float) -> bool:
     return ix.declined is not None and ix.declined.get(agent.id, -math.inf) > now
 
 
-def _head_for(bucket: Bucket, agent: AgentRt, now: float) -> WaitEntry | None:
-    """The bucket's first live entry this agent has not recently declined."""
-    entry = bucket.head()
-    if entry is None or not entry[4].declined or not _declined(entry[4], agent, now):
-        return entry
-    skipped = []
-    while entry is not None and _declined(entry[4], agent, now):
-        skipped.append(heapq.heappop(bucket.heap))
-        entry = bucket.head()
-    for item in skipped:
-        heapq.heappush(bucket.heap, item)
-    return entry
+def _before(k0: float, key: LineKey, b0: float, b1: float, b2: int) -> bool:
+    """True when (k0, queued_at, seq) of `key` comes before the best so far (b0, b1, b2)."""
+    return k0 < b0 or (k0 == b0 and (key[1] < b1 or (key[1] == b1 and key[2] < b2)))

@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import cast
 
 from app.routing.model import (
     AgentId,
@@ -104,7 +105,7 @@ class QueriesMixin:
             target_agent_id=ix.target_agent.id if ix.target_agent else None,
             offer_expires_at=ix.offer_expires_at,
             answered_at=ix.answered_at,
-            history=tuple(ix.history),
+            history=_history_entries(ix.history),
         )
 
     def interaction_ids(self) -> list[InteractionId]:
@@ -141,7 +142,7 @@ class QueriesMixin:
             name=queue.config.name,
             waiting=len(queue.members) - queue.offered,
             offered=queue.offered,
-            oldest_queued_at=_oldest(queue),
+            oldest_queued_at=_oldest(queue, self._open),
             eligible_agents=len(eligible),
             available_agents=sum(a.state is AgentState.AVAILABLE for a in eligible),
         )
@@ -157,11 +158,10 @@ class QueriesMixin:
 
         Position counts the interactions ahead in the same line: the main bucket of its tier
         and channel, its target agent's personal line, or its queue's held callbacks. Each
-        line is an order-statistics list kept beside the heaps, so the count costs O(sqrt n)
-        and the server count is kept per pool. The estimate is position x recent AHT /
-        servers able to take it, plus, for a held callback, the time until the queue opens
-        (pass `now`). None when the interaction is not waiting; the estimate is None when no
-        agent could take it.
+        line is an order-statistics list, so the count costs O(sqrt n), and the server count
+        is kept per pool. The estimate is position x recent AHT / servers able to take it,
+        plus, for a held callback, the time until the queue opens (pass `now`). None when the
+        interaction is not waiting; the estimate is None when no agent could take it.
         """
         ix = self._open.get(interaction_id)
         if ix is None or ix.state not in (InteractionState.QUEUED, InteractionState.OFFERED):
@@ -169,7 +169,8 @@ class QueriesMixin:
         if ix.state is InteractionState.OFFERED:
             return (0, 0.0)
         line = ix.line
-        ahead = line.rank(ix.line_key) if line is not None else 0
+        # Count by (rank, queued_at, seq) only: the id in the key is not part of the order.
+        ahead = line.rank(ix.line_key[:3]) if line is not None else 0
         wait_s = self._estimated_wait_s(ix, ahead + 1)
         if wait_s is not None and ix.held_until is not None:
             wait_s += max(0.0, ix.held_until - (ix.queued_at if now is None else now))
@@ -200,7 +201,7 @@ class QueriesMixin:
         queues = {}
         current = interval_start(now)
         for queue_id, queue in self._queues.items():
-            oldest = _oldest(queue)
+            oldest = _oldest(queue, self._open)
             queues[queue_id] = QueueNow(
                 queue_id=queue_id,
                 waiting=len(queue.members) - queue.offered,
@@ -236,11 +237,22 @@ def _eligible_agents(queue: QueueRt, tier: int = 0, ch: int | None = None) -> se
     return agents
 
 
-def _oldest(queue: QueueRt) -> float | None:
+def _history_entries(flat: tuple[float | str, ...]) -> tuple[tuple[float, str, str], ...]:
+    """Regroup an interaction's flat history (see `Ix.history`) into (at, what, detail)."""
+    return tuple(cast(tuple[float, str, str], flat[i : i + 3]) for i in range(0, len(flat), 3))
+
+
+def _oldest(queue: QueueRt, open_: Mapping[InteractionId, Ix]) -> float | None:
     heap = queue.age_heap
     while heap:
-        queued_at, _, ix = heap[0]
-        if ix in queue.members and ix.queued_at == queued_at and ix.queue is queue:
+        queued_at, _, interaction_id = heap[0]
+        ix = open_.get(interaction_id)
+        if (
+            ix is not None
+            and ix in queue.members
+            and ix.queued_at == queued_at
+            and ix.queue is queue
+        ):
             return queued_at
         heapq.heappop(heap)
     return None

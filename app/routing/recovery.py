@@ -14,7 +14,7 @@ from app.routing.core import WRAP_TIMER
 from app.routing.errors import DuplicateInteractionError, InvalidCommandError
 from app.routing.model import AgentState, InteractionState
 from app.routing.offers import OffersMixin
-from app.routing.state import CHANNEL_INDEX, Ix, Q, QueueRt, enline, unline
+from app.routing.state import CHANNEL_INDEX, Ix, Q, QueueRt, enline, enline_buckets, unline
 
 
 class RecoveryMixin(OffersMixin):
@@ -40,7 +40,7 @@ class RecoveryMixin(OffersMixin):
         self._next_seq = max(self._next_seq, cmd.seq + 1)
         self._open[ix.id] = ix
         queue.members.add(ix)
-        heapq.heappush(queue.age_heap, (ix.queued_at, ix.seq, ix))
+        heapq.heappush(queue.age_heap, (ix.queued_at, ix.seq, ix.id))
         self._push_waiting(ix)
         self._schedule_escalation(ix)
         self._restored = True
@@ -60,23 +60,19 @@ class RecoveryMixin(OffersMixin):
             queued_at=cmd.queued_at,
             entered_queue_at=cmd.queued_at if entered is None else entered,
             seq=cmd.seq,
+            uid=self._take_uid(),
         )
 
     def _push_waiting(self, ix: Ix) -> None:
-        """Put `ix` in its heaps and line without routing (recovery: the next Tick routes)."""
+        """Put `ix` in its lines without routing (recovery: the next Tick routes)."""
         unline(ix)
         ix.ticket += 1
         ix.rank = self._rank(ix)
-        key = (ix.rank, ix.queued_at, ix.seq)
-        entry = (*key, ix.ticket, ix)
+        key = (ix.rank, ix.queued_at, ix.seq, ix.id)
         if ix.target_agent is not None:
-            heapq.heappush(ix.target_agent.personal, entry)
             enline(ix, ix.target_agent.personal_line, key)
             return
-        buckets = self._buckets(ix)
-        for bucket in buckets:
-            heapq.heappush(bucket.heap, entry)
-        enline(ix, buckets[0].line, key)
+        enline_buckets(ix, self._buckets(ix), key)
 
     def _restore_assigned(self, cmd: c.RestoreAssigned, now: float, out: list[e.Event]) -> None:
         if cmd.interaction_id in self._open:

@@ -1,13 +1,14 @@
 """The engine's mutable records and indexes (internal to app.routing).
 
-Waiting interactions sit in heaps ("buckets", one per queue x escalation tier x channel x
-requirement) with lazy deletion: an entry is live while its ticket equals the interaction's.
-Agents are indexed into "pools" (requirement x channel x strategy); each pool keeps a heap of
-agents with free capacity, also lazily deleted by a version number.
+Waiting interactions sit in sorted `Line`s ("buckets", one per queue x escalation tier x
+channel x requirement): a waiting interaction is in the line of every bucket of its tier and
+channel (usually one), or in its target agent's personal line, or in its queue's line of held
+callbacks, and in no other. The engine keeps that exact (`enline` / `unline`), so the first
+key of a line is always live. Agents are indexed into "pools" (requirement x channel x
+strategy); each pool keeps a heap of agents with free capacity, lazily deleted by a version.
 
-Beside the heaps, every waiting interaction sits in exactly one `Line` (the main bucket of its
-tier and channel, its target agent's personal line, or its queue's held callbacks) so that its
-position costs O(sqrt n); `enline` and `unline` keep that in step with the heaps' live entries.
+Line keys and timers name an interaction by id rather than holding it, so the garbage
+collector untracks them (see lines.py); the engine's `_open` maps the id back.
 """
 
 from __future__ import annotations
@@ -43,8 +44,6 @@ _MOST_SKILLED = SelectionStrategy.MOST_SKILLED
 CHANNELS: tuple[Channel, ...] = tuple(Channel)
 CHANNEL_INDEX: dict[Channel, int] = {channel: i for i, channel in enumerate(CHANNELS)}
 
-# A heap entry for a waiting interaction: (rank, queued_at, seq, ticket, interaction).
-WaitEntry = tuple[float, float, int, int, "Ix"]
 # A heap entry for a free agent: (key0, key1, agent id, version, agent); ties go by id so
 # that the order does not depend on the order agents were created in.
 FreeEntry = tuple[float, float, str, int, "AgentRt"]
@@ -64,6 +63,8 @@ class Ix:
     queued_at: float
     entered_queue_at: float
     seq: int
+    # Unique per Ix object (ids may be reused once closed); timers check it to stay exact.
+    uid: int = 0
     state: InteractionState = InteractionState.QUEUED
     tier: int = 0
     ticket: int = 0
@@ -77,30 +78,22 @@ class Ix:
     answered_at: float | None = None
     wrap_up_at: float | None = None
     declined: dict[AgentId, float] | None = None
-    history: list[tuple[float, str, str]] = field(default_factory=list)
+    # (at, what, detail) entries laid end to end in one flat tuple of plain values, which the
+    # garbage collector soon stops tracking (a list, or a tuple of tuples, it keeps visiting).
+    history: tuple[float | str, ...] = ()
+    # `line` counts the position; `extra_lines` are the other alternatives' buckets it is in.
     line: Line | None = None
-    line_key: LineKey = (0.0, 0.0, 0)
+    line_key: LineKey = (0.0, 0.0, 0, InteractionId(""))
+    extra_lines: tuple[Line, ...] = ()
 
 
 @dataclass(slots=True, eq=False)
 class Bucket:
-    """A heap of waiting interactions sharing queue, tier, channel and one requirement."""
+    """The line of waiting interactions sharing queue, tier, channel and one requirement."""
 
     queue: QueueRt
     pool: Pool
-    heap: list[WaitEntry] = field(default_factory=list)
     line: Line = field(default_factory=Line)
-
-    def head(self) -> WaitEntry | None:
-        """The first live entry, dropping stale ones on the way."""
-        heap = self.heap
-        while heap:
-            entry = heap[0]
-            ix = entry[4]
-            if entry[3] == ix.ticket and ix.state is Q:
-                return entry
-            heapq.heappop(heap)
-        return None
 
 
 @dataclass(slots=True, eq=False)
@@ -168,7 +161,8 @@ class QueueRt:
     tiers: list[tuple[tuple[Requirement, ...], int]] = field(default_factory=list)
     buckets: dict[tuple[int, int], tuple[Bucket, ...]] = field(default_factory=dict)
     members: set[Ix] = field(default_factory=set)
-    age_heap: list[tuple[float, int, Ix]] = field(default_factory=list)
+    # (queued_at, seq, interaction id) of members, lazily deleted (see queries._oldest).
+    age_heap: list[tuple[float, int, InteractionId]] = field(default_factory=list)
     offered: int = 0
     held: Line = field(default_factory=Line)
 
@@ -195,12 +189,13 @@ class AgentRt:
     idle_since: float = 0.0
     last_offer_seq: int = 0
     pools: list[Pool] = field(default_factory=list)
-    personal: list[WaitEntry] = field(default_factory=list)
     personal_line: Line = field(default_factory=Line)
     clock_at: float | None = None
-    # What `_best_waiting` scans, flattened from `pools` (channel, bucket, queue aging), and
-    # the engine topology version it was built at; rebuilt when pools or buckets change.
-    plan: list[tuple[int, Bucket, float]] = field(default_factory=list)
+    # What `_best_waiting` scans: per channel, the bucket lines of `pools` with their queue's
+    # aging; `pools` grouped by channel; the engine topology version both were built at
+    # (rebuilt when pools or buckets change).
+    plan: list[tuple[int, list[tuple[Line, float]]]] = field(default_factory=list)
+    pools_by_ch: list[tuple[int, list[Pool]]] = field(default_factory=list)
     plan_version: int = -1
 
     def __post_init__(self) -> None:
@@ -260,27 +255,29 @@ class AgentRt:
         return self.caps[ch] > 0 and meets(self.config.skills, required)
 
 
-def personal_head(agent: AgentRt) -> WaitEntry | None:
-    """The first live entry among interactions waiting for this agent in particular."""
-    heap = agent.personal
-    while heap:
-        entry = heap[0]
-        ix = entry[4]
-        if entry[3] == ix.ticket and ix.state is Q and ix.target_agent is agent:
-            return entry
-        heapq.heappop(heap)
-    return None
-
-
 def enline(ix: Ix, line: Line, key: LineKey) -> None:
     """Record that `ix` waits in `line` at `key` (it must not be in a line yet)."""
     line.add(key)
     ix.line, ix.line_key = line, key
 
 
+def enline_buckets(ix: Ix, buckets: tuple[Bucket, ...], key: LineKey) -> None:
+    """Put `ix` in the line of every bucket of its tier; the first one counts its position."""
+    enline(ix, buckets[0].line, key)
+    if len(buckets) > 1:
+        ix.extra_lines = tuple(bucket.line for bucket in buckets[1:])
+        for line in ix.extra_lines:
+            line.add(key)
+
+
 def unline(ix: Ix) -> None:
-    """Take `ix` out of its line, if it is in one (it stops waiting or moves)."""
+    """Take `ix` out of its lines, if it is in any (it stops waiting or moves)."""
     line = ix.line
     if line is not None:
-        line.remove(ix.line_key)
+        key = ix.line_key
+        line.remove(key)
         ix.line = None
+        if ix.extra_lines:
+            for extra in ix.extra_lines:
+                extra.remove(key)
+            ix.extra_lines = ()

@@ -1,7 +1,8 @@
 """Timers: offer time-outs, escalation steps, wrap-up ends, sticky waits, callbacks, retries.
 
-A timer is a heap entry checked for liveness when it comes due (lazy deletion): an offer or
-wrap-up timer by the interaction's ticket, an escalation by its escalation ticket.
+A timer is a heap entry checked for liveness when it comes due (lazy deletion): it names its
+interaction by id and uid; an offer or wrap-up timer is live while the interaction's ticket is
+unchanged, an escalation while its escalation ticket is.
 """
 
 from __future__ import annotations
@@ -29,32 +30,25 @@ class TimersMixin(OffersMixin):
     def next_deadline(self) -> float | None:
         """When the earliest pending timer is due (send `Tick` then), or None."""
         timers = self._timers
-        while timers and not self._timer_live(timers[0]):
+        while timers and self._timer_target(timers[0]) is None:
             heapq.heappop(timers)
         return timers[0][0] if timers else None
 
-    def _timer_live(self, timer: Timer) -> bool:
-        _, _, kind, ix, ticket = timer
-        if self._open.get(ix.id) is not ix:
-            return False
-        if kind == OFFER_TIMER:
-            return ix.state is OFFERED and ix.ticket == ticket
-        if kind == WRAP_TIMER:
-            return ix.state is InteractionState.WRAP_UP and ix.ticket == ticket
-        if kind == ESCALATE_TIMER:
-            return ix.state in (Q, OFFERED) and ix.esc_ticket == ticket
-        if kind == STICKY_TIMER:
-            return ix.state is Q and ix.sticky_until is not None
-        if kind == RETRY_TIMER:
-            return ix.state is Q and ix.held_until is None
-        return ix.held_until is not None
+    def _timer_target(self, timer: Timer) -> Ix | None:
+        """The interaction the timer is for, or None when the timer is stale."""
+        _, _, kind, interaction_id, uid, ticket = timer
+        ix = self._open.get(interaction_id)
+        if ix is None or ix.uid != uid:
+            return None
+        return ix if _live(kind, ix, ticket) else None
 
     def _tick(self, cmd: c.Tick, now: float, out: list[e.Event]) -> None:
         timers = self._timers
         while timers and timers[0][0] <= now:
             timer = heapq.heappop(timers)
-            if self._timer_live(timer):
-                self._fire(timer[2], timer[3], timer[0], out)
+            ix = self._timer_target(timer)
+            if ix is not None:
+                self._fire(timer[2], ix, timer[0], out)
         if self._restored:
             self._restored = False
             for agent in sorted(self._agents.values(), key=lambda agent: agent.id):
@@ -80,3 +74,18 @@ class TimersMixin(OffersMixin):
             ix.queued_at = ix.entered_queue_at = now
             self._enqueue(ix, now, out)
             self._schedule_escalation(ix)
+
+
+def _live(kind: int, ix: Ix, ticket: int) -> bool:
+    """True while a timer of `kind` set at `ticket` still applies to `ix`."""
+    if kind == OFFER_TIMER:
+        return ix.state is OFFERED and ix.ticket == ticket
+    if kind == WRAP_TIMER:
+        return ix.state is InteractionState.WRAP_UP and ix.ticket == ticket
+    if kind == ESCALATE_TIMER:
+        return ix.state in (Q, OFFERED) and ix.esc_ticket == ticket
+    if kind == STICKY_TIMER:
+        return ix.state is Q and ix.sticky_until is not None
+    if kind == RETRY_TIMER:
+        return ix.state is Q and ix.held_until is None
+    return ix.held_until is not None

@@ -337,6 +337,19 @@ def test_offer_time_out_requeues_and_applies_missed_policy(
         assert agent.reason == "missed"
 
 
+def test_a_closed_interactions_old_timer_does_not_fire_on_a_new_one_with_its_id() -> None:
+    engine = make(offer_timeout_s=30)
+    add_agent(engine, "ana")
+    arrive(engine, 1)
+    engine.apply(c.Accept(iid(1), aid("ana")), T0 + 1)
+    engine.apply(c.Complete(iid(1)), T0 + 2)
+    assert offers(arrive(engine, 1, now=T0 + 10)) == [("i1", "ana")]
+    # The first offer's time-out (T0 + 30) is stale: the new offer runs to T0 + 40.
+    assert "OfferTimedOut" not in kinds(engine.apply(c.Tick(), T0 + 35))
+    assert state(engine, 1) is InteractionState.OFFERED
+    assert "OfferTimedOut" in kinds(engine.apply(c.Tick(), T0 + 40))
+
+
 def test_accepting_an_expired_offer_fails_and_changes_nothing() -> None:
     engine = make(offer_timeout_s=15)
     add_agent(engine, "ana")

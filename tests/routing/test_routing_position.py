@@ -1,9 +1,10 @@
-"""Position in line: the order-statistics lines agree with a brute-force count of the heaps."""
+"""Position in line: the order-statistics lines agree with a brute-force count of the waiting."""
 
 from __future__ import annotations
 
 import contextlib
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -75,27 +76,26 @@ OPEN = [
 ]
 
 
-def brute_ahead(ix: Ix) -> int:
-    """Count every live entry ahead of `ix` in its heap (the original O(n) definition)."""
+def brute_ahead(engine: Engine, ix: Ix) -> int:
+    """Count every waiting interaction ahead of `ix` in its line, by walking them all (the
+    O(n) definition): same held line, same target agent, or same queue, tier and channel."""
+    others = [o for o in engine._open.values() if o.state is InteractionState.QUEUED]
     if ix.held_until is not None:
         return sum(
-            1 for other in ix.queue.members if other.held_until is not None and other.seq < ix.seq
+            1 for o in others if o.held_until is not None and o.queue is ix.queue and o.seq < ix.seq
         )
-    if ix.target_agent is not None:
-        heap = ix.target_agent.personal
-    else:
-        buckets = ix.queue.buckets.get((ix.tier, ix.ch))
-        if not buckets:
-            return 0
-        heap = buckets[0].heap
     mine = (ix.rank, ix.queued_at, ix.seq)
-    return sum(
-        1
-        for entry in heap
-        if entry[3] == entry[4].ticket
-        and entry[4].state is InteractionState.QUEUED
-        and entry[:3] < mine
-    )
+    if ix.target_agent is not None:
+        same = [o for o in others if o.held_until is None and o.target_agent is ix.target_agent]
+    else:
+        same = [
+            o
+            for o in others
+            if o.held_until is None
+            and o.target_agent is None
+            and (o.queue, o.tier, o.ch) == (ix.queue, ix.tier, ix.ch)
+        ]
+    return sum(1 for o in same if (o.rank, o.queued_at, o.seq) < mine)
 
 
 def brute_servers(engine: Engine, ix: Ix) -> int:
@@ -210,8 +210,36 @@ class PositionMachine(RuleBasedStateMachine):
                 assert got is None
             else:
                 assert got is not None
-                assert got[0] == brute_ahead(ix) + 1, interaction_id
+                assert got[0] == brute_ahead(engine, ix) + 1, interaction_id
                 assert (got[1] is None) == (brute_servers(engine, ix) == 0)
+
+    @invariant()
+    def lines_hold_exactly_the_waiting_interactions(self) -> None:
+        """Every waiting interaction is in the line of each bucket of its tier and channel (or
+        its target's personal line, or its queue's held line), and no line holds anything else."""
+        engine = self.engine
+        expected: dict[int, tuple[Line, set[str]]] = {}
+
+        def expect(line: Line, interaction_id: str) -> None:
+            expected.setdefault(id(line), (line, set()))[1].add(interaction_id)
+
+        for ix in engine._open.values():
+            if ix.state is not InteractionState.QUEUED:
+                assert ix.line is None and not ix.extra_lines
+            elif ix.held_until is not None:
+                expect(ix.queue.held, ix.id)
+            elif ix.target_agent is not None:
+                expect(ix.target_agent.personal_line, ix.id)
+            else:
+                for bucket in ix.queue.buckets[(ix.tier, ix.ch)]:
+                    expect(bucket.line, ix.id)
+        lines = [queue.held for queue in engine._queues.values()]
+        lines += [agent.personal_line for agent in engine._agents.values()]
+        lines += [b.line for q in engine._queues.values() for bs in q.buckets.values() for b in bs]
+        for line in lines:
+            keys = list(line)
+            assert keys == sorted(keys) and line.head == (keys[0] if keys else None)
+            assert {key[3] for key in keys} == expected.get(id(line), (line, set()))[1]
 
 
 TestPositionMachine = PositionMachine.TestCase
@@ -221,14 +249,18 @@ TestPositionMachine.settings = settings(max_examples=80, stateful_step_count=50,
 def test_line_counts_keys_ahead_across_sublist_splits() -> None:
     """Enough keys to split the sorted sublists; every rank equals a plain count."""
     line = Line()
-    keys = [(float(k % 7), float(k % 13), k) for k in range(5_000)]
+    keys = [(float(k % 7), float(k % 13), k, InteractionId(f"i{k}")) for k in range(5_000)]
     for key in keys[::2] + keys[1::2]:
         line.add(key)
     for key in keys[::3]:
         line.remove(key)
     kept = sorted(set(keys) - set(keys[::3]))
     assert len(line) == len(kept)
-    for probe in [*kept[::97], (-1.0, 0.0, 0), (99.0, 0.0, 0)]:
+    for probe in [
+        *kept[::97],
+        (-1.0, 0.0, 0, InteractionId("")),
+        (99.0, 0.0, 0, InteractionId("")),
+    ]:
         assert line.rank(probe) == sum(1 for key in kept if key < probe)
 
 
@@ -246,3 +278,27 @@ def test_position_in_a_long_line_is_counted_without_scanning_it() -> None:
     assert engine.position(InteractionId("i0")) == (2_001, None)
     engine.apply(c.Abandon(InteractionId("i2")), T0 + 4_000)
     assert engine.position(InteractionId("i2999")) == (999, None)
+
+
+def test_line_head_is_the_smallest_key_through_adds_and_removes() -> None:
+    """The head follows inserts before it, removal of the head and emptying the line."""
+    line = Line()
+    assert line.head is None
+    late, early = (0.0, 2.0, 2, InteractionId("late")), (0.0, 1.0, 1, InteractionId("early"))
+    line.add(late)
+    line.add(early)
+    assert line.head == early
+    line.remove(early)
+    assert line.head == late
+    line.remove(late)
+    assert line.head is None and len(line) == 0 and list(line) == []
+
+
+def test_line_refuses_to_remove_a_key_it_does_not_hold() -> None:
+    """A missing key is a caller bug and raises, whether or not it sorts first."""
+    line = Line()
+    line.add((0.0, 2.0, 2, InteractionId("b")))
+    for missing in [(0.0, 1.0, 1, InteractionId("a")), (0.0, 3.0, 3, InteractionId("c"))]:
+        with pytest.raises(ValueError, match="not in the line"):
+            line.remove(missing)
+    assert len(line) == 1

@@ -82,6 +82,10 @@ class RoutingMachine(RuleBasedStateMachine):
             if isinstance(event, ev.OfferRejected | ev.OfferTimedOut):
                 key = (event.interaction_id, event.agent_id)
                 self.declined[key] = event.at + QUEUES[event.queue_id].reoffer_after_s
+            if isinstance(event, ev.InteractionTransferred) and event.from_agent_id is not None:
+                # Handed on to a queue: not offered straight back to the agent who handed it on.
+                key = (event.interaction_id, event.from_agent_id)
+                self.declined[key] = event.at + QUEUES[event.to_queue_id].reoffer_after_s
 
     def _check_fifo(self, event: ev.Event) -> None:
         """An offer never jumps an equal (same queue, channel, priority) earlier interaction."""
@@ -184,9 +188,9 @@ class RoutingMachine(RuleBasedStateMachine):
     def one_state_and_at_most_one_offer_per_interaction(self) -> None:
         holders: dict[str, list[str]] = {}
         for config in AGENTS:
-            view = self.engine.agent(config.id)
-            assert view is not None
-            for interaction_id in view.interactions:
+            agent = self.engine.agent(config.id)
+            assert agent is not None
+            for interaction_id in agent.interactions:
                 holders.setdefault(interaction_id, []).append(config.id)
         for interaction_id in self.engine.interaction_ids():
             view = self.engine.interaction(interaction_id)
