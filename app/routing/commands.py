@@ -115,6 +115,15 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class SetPriority:
+    """Give a waiting interaction another priority of its own; it takes its new place in
+    line at once (a supervisor's action)."""
+
+    interaction_id: InteractionId
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Fire every timer due at `now` (offer time-outs, escalations, wrap-up ends, callbacks)."""
 
@@ -179,6 +188,7 @@ Command = (
     | Complete
     | FinishWrapUp
     | Transfer
+    | SetPriority
     | Tick
     | RestoreAgent
     | RestoreQueued

@@ -77,6 +77,7 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
             c.Complete: self._complete,
             c.FinishWrapUp: self._finish_wrap_up,
             c.Transfer: self._transfer,
+            c.SetPriority: self._set_priority,
             c.Tick: self._tick,
             c.RestoreAgent: self._restore_agent,
             c.RestoreQueued: self._restore_queued,
@@ -330,6 +331,17 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
         out.append(e.InteractionAbandoned(now, ix.id, queue.id, wait_s))
         if agent is not None:
             self._settle(agent, now, out)
+
+    def _set_priority(self, cmd: c.SetPriority, now: float, out: list[e.Event]) -> None:
+        ix = self._ix(cmd.interaction_id)
+        if ix.state is not Q:
+            raise InvalidStateError(
+                f"{cmd.interaction_id} is {ix.state}; only a waiting interaction is re-prioritised"
+            )
+        before, ix.priority = ix.priority, cmd.priority
+        out.append(e.InteractionReprioritized(now, ix.id, ix.queue.id, before, cmd.priority))
+        # Re-ranked in its lines (a held callback keeps the priority for when it is released).
+        self._enqueue(ix, now, out)
 
     def _cancel(self, cmd: c.Cancel, now: float, out: list[e.Event]) -> None:
         ix = self._ix(cmd.interaction_id)

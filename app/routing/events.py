@@ -139,6 +139,17 @@ class InteractionEscalated:
 
 
 @dataclass(frozen=True, slots=True)
+class InteractionReprioritized:
+    """A waiting interaction's own priority changed from `from_priority` to `priority`."""
+
+    at: float
+    interaction_id: InteractionId
+    queue_id: QueueId
+    from_priority: int
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
 class InteractionTransferred:
     """The interaction moved to another queue or agent and was queued again."""
 
@@ -215,6 +226,7 @@ Event = (
     | OfferTimedOut
     | OfferRevoked
     | InteractionEscalated
+    | InteractionReprioritized
     | InteractionTransferred
     | WrapUpStarted
     | InteractionCompleted

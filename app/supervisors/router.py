@@ -28,6 +28,7 @@ from app.supervisors.schemas import (
     AlertRuleUpdate,
     AuditEntryRead,
     MoveRequest,
+    PrioritySet,
     WhisperCreate,
 )
 
@@ -139,6 +140,39 @@ async def move_interaction(
         "queue_id": _text(after.queue_id),
         "agent_id": _text(after.agent_id),
         "target_agent_id": _text(after.target_agent_id),
+    }
+
+
+@router.put(
+    "/interactions/{interaction_id}/priority",
+    summary="Raise or lower a waiting interaction's priority",
+    responses={**_ERRORS, **problems(404, 422, described={409: "Not waiting any more"})},
+)
+async def set_interaction_priority(
+    interaction_id: uuid.UUID,
+    body: PrioritySet,
+    session: SessionDep,
+    resources: ResourcesDep,
+    principal: Supervisor,
+) -> dict[str, Any]:
+    """Give a waiting interaction another priority of its own: it takes its new place in
+    line at once (its queue's priority and escalation still add to it)."""
+    before = await service.set_priority(resources, interaction_id, body.priority)
+    audit.record(
+        session,
+        principal,
+        action="interaction.reprioritized",
+        target_type="interaction",
+        target_id=interaction_id,
+        details={"from": before.priority, "to": body.priority},
+    )
+    after = await resources.routing.places([interaction_id])
+    position, estimated_wait_s = after.get(interaction_id, (None, None))
+    return {
+        "id": str(interaction_id),
+        "priority": body.priority,
+        "position": position,
+        "estimated_wait_s": estimated_wait_s,
     }
 
 

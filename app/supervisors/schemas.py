@@ -64,6 +64,14 @@ class MoveRequest(BaseModel):
         return self
 
 
+class PrioritySet(BaseModel):
+    """A waiting interaction's own priority (-100 to 100, higher first), as on creation."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"priority": 5}]})
+
+    priority: Annotated[int, Field(ge=-100, le=100)]
+
+
 class WhisperCreate(BaseModel):
     """A note to the agent handling the chat; the customer never sees it."""
 

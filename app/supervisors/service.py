@@ -93,6 +93,17 @@ async def move_interaction(
     return before
 
 
+async def set_priority(
+    resources: Resources, interaction_id: uuid.UUID, priority: int
+) -> Interaction:
+    """Re-rank a waiting interaction by a new priority of its own; answers the row before."""
+    before = await interaction_row(resources, interaction_id)
+    if before.state in CLOSED_STATES:
+        raise InteractionEndedError(before.state)
+    await resources.routing.execute(c.SetPriority(InteractionId(str(interaction_id)), priority))
+    return before
+
+
 async def whisper(
     resources: Resources, principal: Principal, interaction_id: uuid.UUID, body: str
 ) -> ChatMessage:

@@ -146,6 +146,27 @@ def test_queue_priority_orders_across_queues() -> None:
     assert offers(add_agent(engine, "ana", chat=1, now=T0 + 2)) == [("i2", "ana")]
 
 
+def test_raising_a_waiting_interactions_priority_puts_it_first_in_line() -> None:
+    engine = make()
+    arrive(engine, 1, T0)
+    arrive(engine, 2, T0 + 1)
+    events = engine.apply(c.SetPriority(iid(2), 5), T0 + 2)
+    assert events == [ev.InteractionReprioritized(T0 + 2, iid(2), Q, 0, 5)]
+    position = engine.position(iid(2))
+    assert position is not None and position[0] == 1
+    assert offers(add_agent(engine, "ana", chat=1, now=T0 + 3)) == [("i2", "ana")]
+
+
+def test_only_a_waiting_interaction_can_be_reprioritised() -> None:
+    engine = make()
+    add_agent(engine, "ana", chat=1)
+    arrive(engine, 1)  # offered to Ana at once
+    with pytest.raises(InvalidStateError):
+        engine.apply(c.SetPriority(iid(1), 5), T0 + 1)
+    with pytest.raises(UnknownInteractionError):
+        engine.apply(c.SetPriority(iid(9), 5), T0 + 1)
+
+
 def test_full_queue_refuses_with_reason() -> None:
     engine = make(max_size=1)
     arrive(engine, 1)

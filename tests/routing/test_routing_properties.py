@@ -169,6 +169,12 @@ class RoutingMachine(RuleBasedStateMachine):
         if interaction_id:
             self._apply(c.Transfer(interaction_id, to_queue=queue))
 
+    @rule(data=st.data(), priority=st.integers(0, 2))
+    def set_priority(self, data: st.DataObject, priority: int) -> None:
+        interaction_id = self._pick(data, {InteractionState.QUEUED})
+        if interaction_id:
+            self._apply(c.SetPriority(interaction_id, priority))
+
     @rule(dt=st.sampled_from([1.0, 5.0, 16.0, 40.0]))
     def tick(self, dt: float) -> None:
         self.now += dt

@@ -336,3 +336,50 @@ async def test_an_ended_chat_can_be_neither_moved_nor_whispered_to(
     assert moved.json()["code"] == "interaction_ended"
     assert whispered.json()["code"] == "chat_ended"
     assert await audit_entries(client, supervisor) == []
+
+
+async def test_raising_a_waiting_chats_priority_puts_it_first_in_line_and_is_audited(
+    client: httpx.AsyncClient, supervisor: Caller, queue_id: uuid.UUID
+) -> None:
+    await start_chat(client)
+    second = await start_chat(client)
+    path = f"{API}/supervisor/interactions/{second['interaction_id']}/priority"
+
+    response = await client.put(path, json={"priority": 10}, headers=supervisor.headers)
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["priority"], response.json()["position"]) == (10, 1)
+    [entry] = await audit_entries(client, supervisor, action="interaction.reprioritized")
+    assert (entry["target_id"], entry["details"]) == (
+        second["interaction_id"],
+        {"from": 0, "to": 10},
+    )
+
+
+async def test_a_priority_out_of_range_names_the_field_and_an_agent_may_not_set_one(
+    app: FastAPI, client: httpx.AsyncClient, supervisor: Caller, queue_id: uuid.UUID
+) -> None:
+    chat = await start_chat(client)
+    path = f"{API}/supervisor/interactions/{chat['interaction_id']}/priority"
+    agent = await add_agent(app, "ana", {"ui": 5}, available=False)
+
+    too_high = await client.put(path, json={"priority": 101}, headers=supervisor.headers)
+    by_agent = await client.put(path, json={"priority": 1}, headers=agent.headers)
+
+    assert too_high.status_code == 422
+    assert too_high.json()["errors"][0]["field"] == "body.priority"
+    assert by_agent.status_code == 403
+
+
+async def test_an_answered_chat_cannot_be_reprioritised(
+    app: FastAPI, client: httpx.AsyncClient, supervisor: Caller, queue_id: uuid.UUID
+) -> None:
+    await add_agent(app, "ana", {"ui": 5})
+    chat = await start_chat(client)  # offered to Ana at once
+    path = f"{API}/supervisor/interactions/{chat['interaction_id']}/priority"
+
+    response = await client.put(path, json={"priority": 3}, headers=supervisor.headers)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_state"
+    assert await audit_entries(client, supervisor) == []

@@ -581,16 +581,35 @@
         moveButton.setAttribute("aria-label", `Move the interaction of ${item.customer_name || "the customer"}`);
         moveButton.disabled = ["completed", "abandoned", "cancelled", "wrap_up"].includes(item.state);
         moveButton.addEventListener("click", () => openMove(item));
+        const raiseButton = el("button", { type: "button", class: "secondary", text: "Raise priority" });
+        raiseButton.setAttribute("aria-label", `Raise the priority of ${item.customer_name || "the customer"}`);
+        raiseButton.disabled = item.state !== "queued" || (item.priority || 0) >= MAX_PRIORITY;
+        raiseButton.addEventListener("click", () => raisePriority(item));
         return el("tr", { "data-interaction-id": item.id },
           el("th", { scope: "row", text: item.customer_name || "Unknown" }),
           el("td", { text: CHANNEL_LABELS[item.channel] || item.channel }),
           el("td", { text: queueName(item.queue_id) }),
           el("td", { text: INTERACTION_STATES[item.state] || item.state }),
           el("td", { text: item.queued_at ? clockTime(item.queued_at) : "–" }),
-          el("td", { class: "actions" }, readButton, " ", moveButton));
+          el("td", { class: "actions" }, readButton, " ", moveButton, " ", raiseButton));
       });
     $("#interaction-rows").replaceChildren(...rows);
     show($("#interactions-empty"), rows.length === 0);
+  }
+
+  // Raising priority: a step up each press; the answer says the new place in line.
+  const MAX_PRIORITY = 100;
+  const PRIORITY_STEP = 5;
+
+  async function raisePriority(item) {
+    const priority = Math.min(MAX_PRIORITY, (item.priority || 0) + PRIORITY_STEP);
+    try {
+      const answer = await request("PUT", `/supervisor/interactions/${item.id}/priority`, { priority });
+      announce(`Priority ${answer.priority}; now ${answer.position ? "number " + answer.position + " in line" : "being offered"}.`);
+      loadInteractions();
+    } catch (error) {
+      announce(error.message || "Could not change the priority.");
+    }
   }
 
   // Moving: a dialog with the queue list.
