@@ -89,7 +89,9 @@ async def test_twenty_dashboards_cost_one_snapshot_per_tick(
         elapsed = asyncio.get_running_loop().time() - started
         built = board.builds - before
     ticks = elapsed / TICK_S
-    assert built <= ticks + 1, f"{built} snapshots in {ticks:.1f} ticks for 20 dashboards"
+    # Built per viewer, it would be 60 or more. One tick may be under way as the timing
+    # starts and another as it ends: hence + 2.
+    assert built <= ticks + 2, f"{built} snapshots in {ticks:.1f} ticks for 20 dashboards"
     for _ in range(500):  # the server notices the last dashboard leave
         if board.viewer_count == 0:
             break
