@@ -14,6 +14,8 @@
   const HISTORY_STEP_MS = 30000;
   const HISTORY_POINTS = 120;
   const LIST_REFRESH_MS = 5000;
+  const MAX_PRIORITY = 100;
+  const PRIORITY_STEP = 5;
   const WATCHER_ROLES = ["admin", "supervisor"];
   const OPEN_STATES = ["queued", "offered", "active", "wrap_up"];
 
@@ -489,6 +491,9 @@
     row.dataset.state = agent.state;
     row.dataset.since = agent.state_since || "";
     $(".name", row).textContent = agent.name;
+    // The row outlives a rename: its controls are labelled by the name shown now.
+    $(".state-choice", row).setAttribute("aria-label", `New state for ${agent.name}`);
+    $(".set-state", row).setAttribute("aria-label", `Set the state of ${agent.name}`);
     const state = $(".state", row);
     state.textContent = stateText(agent);
     state.dataset.state = agent.state;
@@ -598,9 +603,6 @@
   }
 
   // Raising priority: a step up each press; the answer says the new place in line.
-  const MAX_PRIORITY = 100;
-  const PRIORITY_STEP = 5;
-
   async function raisePriority(item) {
     const priority = Math.min(MAX_PRIORITY, (item.priority || 0) + PRIORITY_STEP);
     try {
