@@ -61,7 +61,19 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    # Calls (test_calls.py): a fake camera and microphone, granted without a prompt, and
+    # ICE candidates on 127.0.0.1 (Chromium leaves loopback out unless told), never hidden
+    # behind mDNS names.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
 DEMO_PASSWORD = "switchboard-demo"
 # Passwords of the agents the tests create (the server checks only length and variety);
 # the same as demo_template.POOL_PASSWORD.

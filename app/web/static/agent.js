@@ -430,6 +430,9 @@
       case "customer_presence": return withChat(frame, (chat) => setCustomerConnected(chat, frame.connected, frame.left));
       case "wrap_up": return withChat(frame, (chat) => startWrapUp(chat, frame.ends_at));
       case "chat_closed": return closeChat(frame.interaction_id, frame.reason);
+      case "signal": return withChat(frame, (chat) => onCallSignal(chat, frame));
+      case "call_accept": return withChat(frame, (chat) => onInviteAnswered(chat, true));
+      case "call_decline": return withChat(frame, (chat) => onInviteAnswered(chat, false));
       case "error": return onSocketError(frame);
       default: return undefined; // pong and anything newer
     }
@@ -465,7 +468,13 @@
       if (!chatIds.has(id)) closeChat(id, null);
     }
     for (const chat of frame.chats || []) upsertChat({ type: "chat", ...chat });
+    // Signaling sent while the socket was away is lost: set the media path up again.
+    for (const chat of desk.chats.values()) {
+      if (chat.call && !chat.call.ended && chat.call.connectedAt != null) chat.call.restart();
+    }
   }
+
+  const QUIET_CALL_ERRORS = new Set(["not_a_call", "call_not_active", "not_your_call", "unknown_call", "no_call_invite"]);
 
   function onSocketError(frame) {
     // The socket only carries typing, read and ping from the desk: an error about one of
@@ -473,6 +482,8 @@
     const text = frame.detail || frame.code || "The server refused a request.";
     if (window.console) console.warn("desk socket error:", frame.code, text);
     if (frame.code === "not_your_chat" || frame.field === "seq" || frame.field === "interaction_id") return;
+    // A call frame that crossed the end of its call (say, a late ICE candidate): nothing to do.
+    if (QUIET_CALL_ERRORS.has(frame.code)) return;
     const chat = frame.interaction_id && desk.chats.get(frame.interaction_id);
     if (chat) {
       chat.el.composerError.textContent = text;
@@ -749,6 +760,24 @@
       wrapupCountdown: $(".wrapup-countdown", panel),
       wrapupError: $(".wrapup-error", panel),
       dispositions: $(".dispositions", panel),
+      webCall: $(".web-call", panel),
+      callStatus: $(".web-call-status", panel),
+      callTimer: $(".web-call-timer", panel),
+      callQuality: $(".web-call-quality", panel),
+      callVideos: $(".web-call-videos", panel),
+      callRemote: $(".web-call-remote", panel),
+      callScreen: $(".web-call-screen", panel),
+      callLocal: $(".web-call-local", panel),
+      callAudio: $(".web-call-audio", panel),
+      callError: $(".web-call-error", panel),
+      callControls: $(".web-call-controls", panel),
+      callMute: $(".call-mute", panel),
+      callCamera: $(".call-camera", panel),
+      callHold: $(".call-hold", panel),
+      callShareAsk: $(".call-share-ask", panel),
+      callHangup: $(".call-hangup", panel),
+      inviteVoice: $(".invite-voice", panel),
+      inviteVideo: $(".invite-video", panel),
     };
     // Ids for the labels inside the cloned template.
     el.input.id = `input-${id}`;
@@ -793,6 +822,10 @@
       customerTypingTimer: null,
       wrapUpEndsAt: null, wrapUpOpen: false, finishing: false,
       ended: false,
+      call: null, // a SwitchboardCall.Call while a browser call runs
+      webCall: false, // the customer's browser set up a call here (a web call, not telephony)
+      callChain: Promise.resolve(),
+      inviteMedia: null, // "voice" | "video" once the customer accepted an invite
     };
     desk.chats.set(id, chat);
     desk.order.push(id);
@@ -815,6 +848,13 @@
     el.endButton.addEventListener("click", () => askEnd(chat, true));
     $(".end-no", panel).addEventListener("click", () => askEnd(chat, false));
     $(".end-yes", panel).addEventListener("click", () => endChat(chat));
+    el.callMute.addEventListener("click", () => toggleCallButton(chat, el.callMute, (on) => chat.call.setMuted(on)));
+    el.callCamera.addEventListener("click", () => toggleCallButton(chat, el.callCamera, (on) => chat.call.setCameraOff(on)));
+    el.callHold.addEventListener("click", () => toggleHold(chat));
+    el.callShareAsk.addEventListener("click", () => askScreenShare(chat));
+    el.callHangup.addEventListener("click", () => hangUpCall(chat, "ended"));
+    el.inviteVoice.addEventListener("click", () => inviteToCall(chat, "voice"));
+    el.inviteVideo.addEventListener("click", () => inviteToCall(chat, "video"));
     el.wrapup.addEventListener("submit", (event) => { event.preventDefault(); finishWrapUp(chat); });
     panel.addEventListener("focusin", () => { if (desk.activeId === id) markSeen(chat); });
     return chat;
@@ -842,11 +882,15 @@
     setText($(".c-accepted", panel), data.accepted_at ? formatClock(parseTime(data.accepted_at)) : "");
     panel.dataset.channel = chat.channel;
 
-    const call = isCallChannel(chat.channel);
+    // A call from a telephony platform has no text beside it; a call from the web page has.
+    const call = isCallChannel(chat.channel) && !chat.webCall;
     show(chat.el.callCard, call);
     show(chat.el.messages, !call);
     show(chat.el.typing, !call);
     show(chat.el.composer, !call && !chat.ended);
+    const canInvite = chat.channel === "chat" && !chat.ended && !(chat.call && !chat.call.ended);
+    show(chat.el.inviteVoice, canInvite);
+    show(chat.el.inviteVideo, canInvite);
     setText($(".call-title", panel), `${channelLabel(chat.channel)} with ${name}`);
     setText(chat.el.endButton, call ? "End call" : "End chat");
     setText($(".end-confirm-text", panel), call ? "End this call?" : "End this conversation?");
@@ -921,6 +965,7 @@
     const hadFocus = chat.el.panel.contains(document.activeElement) || chat.el.tab === document.activeElement;
     window.clearTimeout(chat.typingTimer);
     window.clearTimeout(chat.customerTypingTimer);
+    if (chat.call) chat.call.finish("closed", "local");
     chat.el.tab.remove();
     chat.el.panel.remove();
     desk.chats.delete(id);
@@ -1277,6 +1322,247 @@
     agentTyping(chat);
   }
 
+  // ---------------------------------------------------------------- calls in the browser
+
+  const HOLD_TEXT = {
+    en: ["I have put the call on hold. Please stay on the line.", "I am back on the call. Thank you for waiting."],
+    es: ["He puesto la llamada en espera. Por favor, no cuelgue.", "Ya regresé a la llamada. Gracias por esperar."],
+  };
+  const SHARE_TEXT = {
+    en: "Could you share your screen so I can guide you through the form? Press \u201cShare my screen\u201d under the call when you are ready; you can stop at any time.",
+    es: "\u00bfPodr\u00eda compartir su pantalla para guiarle con el formulario? Pulse \u201cCompartir mi pantalla\u201d debajo de la llamada cuando est\u00e9 listo; puede dejar de compartir cuando quiera.",
+  };
+  const CALL_FAILURES = {
+    permission_denied: "the customer's browser was refused the microphone or camera",
+    no_device: "the customer has no microphone or camera",
+    device_busy: "the customer's microphone or camera is in use elsewhere",
+    media_failed: "the customer's browser could not start the media",
+    no_webrtc: "the customer's browser cannot make calls",
+    no_media_devices: "the customer's browser cannot use a microphone here",
+  };
+
+  function customerText(chat, table) {
+    const language = chat.data.customer && chat.data.customer.language;
+    return table[language] || table.en;
+  }
+
+  /** A line in the chat, written as the agent (the customer sees it; it is in the transcript). */
+  async function postChatLine(chat, body) {
+    try {
+      const answer = await request("POST", `/chats/${encodeURIComponent(chat.id)}/messages`,
+        { client_message_id: randomId("a-"), body });
+      const message = answer && (answer.message || answer);
+      if (message && message.seq != null) addMessage(chat, { ...message, from: message.from || "agent", body: message.body || body }, false);
+    } catch (error) {
+      showError(chat.el.callError, error);
+    }
+  }
+
+  function setCallStatus(chat, state, text) {
+    chat.el.webCall.dataset.state = state;
+    setText(chat.el.callStatus, text);
+  }
+
+  function callMedia(chat) {
+    if (isCallChannel(chat.channel)) return chat.channel;
+    return chat.inviteMedia || "voice";
+  }
+
+  /** The first sign of a browser call in this conversation: the call panel takes over. */
+  function showWebCall(chat) {
+    if (!chat.webCall) {
+      chat.webCall = true;
+      renderChatDetails(chat);
+    }
+    const media = callMedia(chat);
+    setText($(".web-call-title", chat.el.panel), media === "video" ? "Video call" : "Voice call");
+    show(chat.el.callCamera, media === "video");
+    show(chat.el.webCall, true);
+    show(chat.el.callControls, true);
+    show(chat.el.inviteVoice, false);
+    show(chat.el.inviteVideo, false);
+  }
+
+  function onCallSignal(chat, frame) {
+    if (frame.kind === "hangup" && (!chat.call || chat.call.ended)) {
+      // The customer's browser could not start (or left before we had media).
+      const why = CALL_FAILURES[frame.reason];
+      if (why || chat.webCall || isCallChannel(chat.channel)) {
+        showWebCall(chat);
+        show(chat.el.callControls, false);
+        setCallStatus(chat, "ended", why ? `No call: ${why}. Continue by chat.` : "The customer hung up.");
+      }
+      return;
+    }
+    chat.callChain = chat.callChain.then(async () => {
+      const fresh = !chat.call || chat.call.ended;
+      if (fresh && frame.kind !== "offer") return; // a leftover of a finished call
+      if (fresh) await startDeskCall(chat);
+      await chat.call.onSignal(frame);
+    }).catch((error) => { if (window.console) console.warn("call signal:", error); });
+  }
+
+  async function startDeskCall(chat) {
+    showWebCall(chat);
+    clearError(chat.el.callError);
+    const media = callMedia(chat);
+    setCallStatus(chat, "connecting", "Connecting the call…");
+    let stream = null;
+    if (SwitchboardCall.unsupportedReason()) {
+      showError(chat.el.callError, { problem: { title: "This browser cannot make calls: you will hear nothing. Use the chat." } });
+    } else {
+      try {
+        stream = await SwitchboardCall.getLocalMedia(media);
+      } catch (error) {
+        const reason = SwitchboardCall.mediaErrorReason(error);
+        showError(chat.el.callError, { problem: { title: `Your microphone${media === "video" ? " or camera" : ""} could not be used (${reason.replace("_", " ")}): the customer will not hear you.` } });
+      }
+    }
+    const iceServers = await request("GET", "/calls/ice-servers").then((answer) => (answer && answer.iceServers) || [], () => []);
+    for (const button of [chat.el.callMute, chat.el.callCamera, chat.el.callHold]) button.setAttribute("aria-pressed", "false");
+    chat.el.callTimer.dataset.seconds = "0";
+    chat.el.callTimer.textContent = "0:00";
+    show(chat.el.callQuality, false);
+    show(chat.el.callScreen, false);
+    chat.call = new SwitchboardCall.Call({
+      role: "agent",
+      interactionId: chat.id,
+      media,
+      iceServers,
+      send: sendFrame,
+      onState: (state) => onDeskCallState(chat, state),
+      onRemoteTrack: (track, streams) => onDeskRemoteTrack(chat, track, streams),
+      onRenegotiated: (tracks) => hideStoppedScreen(chat, tracks),
+      onQuality: (quality) => showDeskQuality(chat, quality),
+      onEnded: (reason, by) => onDeskCallEnded(chat, reason, by),
+    });
+    if (stream) {
+      if (media === "video") {
+        chat.el.callLocal.srcObject = stream;
+        show(chat.el.callVideos, true);
+      }
+      await chat.call.start(stream);
+    } else {
+      chat.call.setState("connecting");
+    }
+  }
+
+  function onDeskCallState(chat, state) {
+    if (state === "connected") setCallStatus(chat, "connected", chat.call && chat.call.held ? "On hold." : "Call connected.");
+    else if (state === "reconnecting") setCallStatus(chat, "reconnecting", "The connection dropped. Reconnecting…");
+    else if (state === "connecting") setCallStatus(chat, "connecting", "Connecting the call…");
+  }
+
+  function onDeskRemoteTrack(chat, track, streams) {
+    if (track.kind === "audio") {
+      chat.el.callAudio.srcObject = (streams && streams[0]) || new MediaStream([track]);
+      chat.el.callAudio.muted = Boolean(chat.call && chat.call.held);
+      return;
+    }
+    // The camera comes first; a second video track is the customer's shared screen.
+    const camera = chat.el.callRemote;
+    const cameraTrack = camera.srcObject && camera.srcObject.getVideoTracks()[0];
+    const isScreen = callMedia(chat) === "voice" || (cameraTrack && cameraTrack !== track && cameraTrack.readyState === "live");
+    const target = isScreen ? chat.el.callScreen : camera;
+    target.srcObject = new MediaStream([track]);
+    show(target, true);
+    show(chat.el.callVideos, true);
+  }
+
+  /** The customer stopped sharing the screen: its track is no longer received. */
+  function hideStoppedScreen(chat, receiving) {
+    const screen = chat.el.callScreen;
+    const shown = screen.srcObject && screen.srcObject.getVideoTracks()[0];
+    if (!shown || receiving.includes(shown)) return;
+    screen.srcObject = null;
+    show(screen, false);
+  }
+
+  function showDeskQuality(chat, quality) {
+    const el = chat.el.callQuality;
+    el.dataset.level = quality.level;
+    const parts = [];
+    if (quality.rtt != null) parts.push(`round trip ${Math.round(quality.rtt * 1000)} ms`);
+    if (quality.jitter != null) parts.push(`jitter ${Math.round(quality.jitter * 1000)} ms`);
+    if (quality.loss != null) parts.push(`loss ${(quality.loss * 100).toFixed(1)} %`);
+    setText(el, `Connection: ${quality.level}${parts.length ? ` (${parts.join(", ")})` : ""}`);
+    show(el, true);
+  }
+
+  function tickCall(chat) {
+    if (!chat.call || chat.call.ended || chat.call.connectedAt == null) return;
+    const seconds = chat.call.elapsedSeconds();
+    chat.el.callTimer.dataset.seconds = String(seconds);
+    chat.el.callTimer.textContent = SwitchboardCall.formatTimer(seconds);
+  }
+
+  function toggleCallButton(chat, button, apply) {
+    if (!chat.call || chat.call.ended) return;
+    const on = button.getAttribute("aria-pressed") !== "true";
+    apply(on);
+    button.setAttribute("aria-pressed", String(on));
+  }
+
+  /** Hold: nothing goes either way, and the customer is told in the chat (and when it ends). */
+  function toggleHold(chat) {
+    if (!chat.call || chat.call.ended) return;
+    const held = !chat.call.held;
+    chat.call.setHeld(held);
+    chat.el.callAudio.muted = held;
+    chat.el.callHold.setAttribute("aria-pressed", String(held));
+    setCallStatus(chat, held ? "held" : "connected", held ? "On hold: the customer hears nothing." : "Call connected.");
+    postChatLine(chat, customerText(chat, HOLD_TEXT)[held ? 0 : 1]);
+  }
+
+  function askScreenShare(chat) {
+    if (!chat.call || chat.call.ended) return;
+    postChatLine(chat, customerText(chat, SHARE_TEXT));
+    setText(chat.el.callStatus, "Screen share requested: the customer decides.");
+  }
+
+  function hangUpCall(chat, reason) {
+    if (chat.call && !chat.call.ended) chat.call.hangUp(reason);
+  }
+
+  function onDeskCallEnded(chat, reason, by) {
+    show(chat.el.callControls, false);
+    show(chat.el.callVideos, false);
+    chat.el.callAudio.srcObject = null;
+    let text = by === "remote" ? "The customer hung up." : "You hung up.";
+    if (reason === "media_lost") text = "The call ended: the connection was lost.";
+    else if (reason === "page_closed") text = "The customer closed the page: the call ended.";
+    setCallStatus(chat, "ended", `${text} End the conversation when you are done.`);
+    if (chat.channel === "chat") {
+      chat.inviteMedia = null;
+      renderChatDetails(chat);
+    }
+  }
+
+  function inviteToCall(chat, media) {
+    clearError(chat.el.actionsError);
+    if (!sendFrame({ type: "call_invite", interaction_id: chat.id, media })) {
+      showError(chat.el.actionsError, { problem: { title: "Not connected: try again in a moment." } });
+      return;
+    }
+    chat.invited = media;
+    setText(chat.el.callStatus, "");
+    announce(`${media === "video" ? "Video" : "Voice"} call invitation sent.`, false);
+    setText(chat.el.endedNote, "");
+  }
+
+  function onInviteAnswered(chat, accepted) {
+    const media = chat.invited || "voice";
+    chat.invited = null;
+    if (!accepted) {
+      announce("The customer declined the call.", false);
+      showError(chat.el.actionsError, { problem: { title: "The customer declined the call (or could not start it)." } });
+      return;
+    }
+    chat.inviteMedia = media;
+    showWebCall(chat);
+    setCallStatus(chat, "connecting", "The customer accepted: connecting the call…");
+  }
+
   // ---------------------------------------------------------------- end and wrap-up
 
   function askEnd(chat, asking) {
@@ -1289,6 +1575,8 @@
     const yes = $(".end-yes", chat.el.panel);
     clearError(chat.el.actionsError);
     yes.disabled = true;
+    // The call ends first, while the server still relays its hang-up.
+    if (chat.call && !chat.call.ended) hangUpCall(chat, "ended");
     try {
       await request("POST", `/interactions/${encodeURIComponent(chat.id)}/complete`);
       stopTyping(chat);
@@ -1308,6 +1596,9 @@
 
   function markEnded(chat, text) {
     chat.ended = true;
+    if (chat.call && !chat.call.ended) chat.call.finish("chat_ended", "local");
+    show(chat.el.inviteVoice, false);
+    show(chat.el.inviteVideo, false);
     show(chat.el.composer, false);
     show(chat.el.endButton, false);
     show(chat.el.endConfirm, false);
@@ -1714,7 +2005,10 @@
 
   function tick() {
     for (const offer of desk.offers.values()) tickOffer(offer);
-    for (const chat of desk.chats.values()) tickWrapUp(chat);
+    for (const chat of desk.chats.values()) {
+      tickWrapUp(chat);
+      tickCall(chat);
+    }
     updateTitle();
   }
 
@@ -1730,6 +2024,12 @@
     $("#transfer-cancel").addEventListener("click", closeTransfer);
     $("#transfer-dialog").addEventListener("cancel", (event) => { event.preventDefault(); closeTransfer(); });
     window.setInterval(tick, 1000);
+    // Closing the tab ends its calls at once (the customer is not left in silence).
+    window.addEventListener("pagehide", () => {
+      for (const chat of desk.chats.values()) {
+        if (chat.call && !chat.call.ended) chat.call.hangUp("agent_left");
+      }
+    });
     if (loadSession()) {
       const resume = session.expiresAt - Date.now() > 30000 ? Promise.resolve() : refreshTokens();
       resume.then(startDesk).catch((error) => {

@@ -79,6 +79,50 @@
       transcript: "Download transcript",
       transcriptFailed: "The transcript could not be downloaded. Please try again.",
       newChat: "Start a new chat",
+      channelLegend: "How would you like to talk?",
+      channelChat: "Chat",
+      channelVoice: "Voice call",
+      channelVideo: "Video call",
+      channelHint: "For a call, your browser asks for your microphone (and camera) only when a specialist answers.",
+      continueAsChat: "Continue with a text chat",
+      unsupported_no_webrtc: "This browser cannot make calls (it does not support WebRTC). You can talk to us by text chat instead.",
+      unsupported_no_media_devices: "This browser cannot use a microphone or camera here, so it cannot make calls. You can talk to us by text chat instead.",
+      problem_permission_denied: "The call could not start: permission to use your microphone or camera was denied. You can keep talking to the specialist by text chat here.",
+      problem_no_device: "The call could not start: no microphone (or camera) was found. You can keep talking to the specialist by text chat here.",
+      problem_device_busy: "The call could not start: your microphone or camera is in use by another program. You can keep talking to the specialist by text chat here.",
+      problem_media_failed: "The call could not start. You can keep talking to the specialist by text chat here.",
+      problem_no_webrtc: "This browser cannot make calls (it does not support WebRTC). You can keep talking to the specialist by text chat here.",
+      problem_no_media_devices: "This browser cannot use a microphone or camera here. You can keep talking to the specialist by text chat here.",
+      callTitleVoice: "Voice call",
+      callTitleVideo: "Video call",
+      callDuration: "Call duration",
+      callControls: "Call controls",
+      callWaiting: "The call starts when a specialist answers.",
+      callAsking: "Starting the call: allow your microphone (and camera) when your browser asks.",
+      callConnecting: "Connecting the call…",
+      callConnected: "Call connected.",
+      callReconnecting: "The connection dropped. Reconnecting the call…",
+      callEnded: "The call has ended. You can keep writing here.",
+      callEndedByAgent: "The specialist ended the call. You can keep writing here.",
+      callEndedLost: "The call ended: the connection was lost. You can keep writing here.",
+      callTransferred: "The call will start again when the next specialist answers.",
+      callRetry: "Try the call again",
+      remoteVideo: "Specialist's video",
+      localVideo: "Your camera",
+      mute: "Mute microphone",
+      cameraOff: "Turn camera off",
+      shareScreen: "Share my screen",
+      stopSharing: "Stop sharing my screen",
+      shareFailed: "Your screen is not being shared.",
+      hangUp: "Hang up",
+      quality: "Connection: {level}",
+      quality_good: "good",
+      quality_fair: "fair",
+      quality_poor: "poor",
+      inviteVoice: "{name} invites you to a voice call. Your browser will ask for your microphone.",
+      inviteVideo: "{name} invites you to a video call. Your browser will ask for your camera and microphone.",
+      inviteAccept: "Accept the call",
+      inviteDecline: "No, keep chatting",
     },
     es: {
       title: "Chat",
@@ -149,6 +193,50 @@
       transcript: "Descargar transcripción",
       transcriptFailed: "No se pudo descargar la transcripción. Inténtelo de nuevo.",
       newChat: "Iniciar un chat nuevo",
+      channelLegend: "¿Cómo prefiere comunicarse?",
+      channelChat: "Chat",
+      channelVoice: "Llamada de voz",
+      channelVideo: "Videollamada",
+      channelHint: "Para una llamada, su navegador le pedirá el micrófono (y la cámara) solo cuando un especialista responda.",
+      continueAsChat: "Continuar por chat de texto",
+      unsupported_no_webrtc: "Este navegador no puede hacer llamadas (no admite WebRTC). Puede comunicarse con nosotros por chat de texto.",
+      unsupported_no_media_devices: "Este navegador no puede usar un micrófono ni una cámara aquí, así que no puede hacer llamadas. Puede comunicarse con nosotros por chat de texto.",
+      problem_permission_denied: "La llamada no pudo iniciarse: se negó el permiso para usar el micrófono o la cámara. Puede seguir hablando con el especialista por chat aquí.",
+      problem_no_device: "La llamada no pudo iniciarse: no se encontró un micrófono (o una cámara). Puede seguir hablando con el especialista por chat aquí.",
+      problem_device_busy: "La llamada no pudo iniciarse: otro programa está usando su micrófono o cámara. Puede seguir hablando con el especialista por chat aquí.",
+      problem_media_failed: "La llamada no pudo iniciarse. Puede seguir hablando con el especialista por chat aquí.",
+      problem_no_webrtc: "Este navegador no puede hacer llamadas (no admite WebRTC). Puede seguir hablando con el especialista por chat aquí.",
+      problem_no_media_devices: "Este navegador no puede usar un micrófono ni una cámara aquí. Puede seguir hablando con el especialista por chat aquí.",
+      callTitleVoice: "Llamada de voz",
+      callTitleVideo: "Videollamada",
+      callDuration: "Duración de la llamada",
+      callControls: "Controles de la llamada",
+      callWaiting: "La llamada comenzará cuando un especialista responda.",
+      callAsking: "Iniciando la llamada: permita el uso del micrófono (y la cámara) cuando su navegador lo pida.",
+      callConnecting: "Conectando la llamada…",
+      callConnected: "Llamada conectada.",
+      callReconnecting: "Se perdió la conexión. Reconectando la llamada…",
+      callEnded: "La llamada terminó. Puede seguir escribiendo aquí.",
+      callEndedByAgent: "El especialista terminó la llamada. Puede seguir escribiendo aquí.",
+      callEndedLost: "La llamada terminó: se perdió la conexión. Puede seguir escribiendo aquí.",
+      callTransferred: "La llamada comenzará de nuevo cuando responda el siguiente especialista.",
+      callRetry: "Intentar la llamada de nuevo",
+      remoteVideo: "Video del especialista",
+      localVideo: "Su cámara",
+      mute: "Silenciar micrófono",
+      cameraOff: "Apagar cámara",
+      shareScreen: "Compartir mi pantalla",
+      stopSharing: "Dejar de compartir mi pantalla",
+      shareFailed: "Su pantalla no se está compartiendo.",
+      hangUp: "Colgar",
+      quality: "Conexión: {level}",
+      quality_good: "buena",
+      quality_fair: "regular",
+      quality_poor: "mala",
+      inviteVoice: "{name} le invita a una llamada de voz. Su navegador le pedirá el micrófono.",
+      inviteVideo: "{name} le invita a una videollamada. Su navegador le pedirá la cámara y el micrófono.",
+      inviteAccept: "Aceptar la llamada",
+      inviteDecline: "No, seguir por chat",
     },
   };
 
@@ -195,6 +283,13 @@
   let typingSentAt = 0;
   let typingIdleTimer = null;
   let agentTypingTimer = null;
+  // The call (voice or video) beside the chat: a SwitchboardCall.Call once media is set up.
+  let call = null;
+  let callMedia = null; // "voice" | "video" while a call is wanted
+  let callStarting = false;
+  let callGivenUp = false; // the claimant chose the text chat instead of this call
+  let callTimer = null;
+  let inviteMedia = null;
   // Messages the server has not acknowledged yet: client_message_id -> body. Re-sent with
   // the same id after a reconnect (the server stores a repeated id once).
   const unacked = new Map();
@@ -425,7 +520,13 @@
     const missing = ["name", "topic", "message"].filter((field) => !form[field]);
     for (const field of missing) showFieldError(field, t(field === "topic" ? "chooseTopicError" : "required"));
     if (missing.length) return focusFirstInvalid();
+    const channel = selectedChannel();
+    if (channel !== "chat" && SwitchboardCall.unsupportedReason()) {
+      showUnsupported(SwitchboardCall.unsupportedReason());
+      return undefined;
+    }
     const body = { name: form.name, language: form.language, topic: form.topic, message: form.message };
+    if (channel !== "chat") body.channel = channel;
     if (form.email) body.email = form.email;
     if (form.case_number) body.case_number = form.case_number;
 
@@ -446,9 +547,10 @@
       }
       if (response.status === 201) {
         const created = await response.json();
-        session = { interaction_id: created.interaction_id, token: created.token, last_seq: 0, pending: [], ended: false };
+        session = { interaction_id: created.interaction_id, token: created.token, last_seq: 0, pending: [], ended: false, channel };
         saveSession();
         enterChat();
+        if (channel !== "chat") showCallWaiting(channel);
         if (created.message) renderMessage(created.message);
         showQueue(created.position, created.estimated_wait_s);
         connect();
@@ -674,7 +776,11 @@
     setMessageState(li, key, vars);
   }
 
+  // A call frame that crossed the end of its call (say, a late ICE candidate): nothing to say.
+  const QUIET_CALL_ERRORS = new Set(["not_a_call", "call_not_active", "not_your_call", "unknown_call", "no_call_invite"]);
+
   function onError(frame) {
+    if (QUIET_CALL_ERRORS.has(frame.code)) return;
     const li = frame.ref && $("messages").querySelector(`li[data-cmid="${CSS.escape(String(frame.ref))}"]`);
     if (li && unacked.has(frame.ref)) {
       // Refused (e.g. too long): the reason goes on the line itself.
@@ -733,6 +839,291 @@
     if (!typingOn) return;
     typingOn = false;
     sendFrame({ type: "typing", typing: false });
+  }
+
+  // ---------------------------------------------------------------- 2b. the call
+
+  function selectedChannel() {
+    const checked = document.querySelector("#prechat-form input[name='channel']:checked");
+    return checked ? checked.value : "chat";
+  }
+
+  function onChannelChange() {
+    const channel = selectedChannel();
+    const reason = channel === "chat" ? "" : SwitchboardCall.unsupportedReason();
+    if (reason) showUnsupported(reason);
+    else show($("call-unsupported"), false);
+  }
+
+  /** Say plainly that this browser cannot call, and offer the text chat. */
+  function showUnsupported(reason) {
+    setText($("call-unsupported-text"), `unsupported_${reason}`);
+    show($("call-unsupported"), true);
+    $("continue-chat").focus();
+  }
+
+  function continueAsChat() {
+    const chatChoice = document.querySelector("#prechat-form input[name='channel'][value='chat']");
+    chatChoice.checked = true;
+    show($("call-unsupported"), false);
+    chatChoice.focus();
+  }
+
+  function isCallSession() {
+    return Boolean(session && (session.channel === "voice" || session.channel === "video"));
+  }
+
+  function setCallState(state, statusKey, vars) {
+    $("call").dataset.state = state;
+    if (statusKey) setText($("call-status"), statusKey, vars);
+  }
+
+  function showCallPanel(media) {
+    callMedia = media;
+    setText($("call-title"), media === "video" ? "callTitleVideo" : "callTitleVoice");
+    show($("call-camera"), media === "video");
+    show($("call"), true);
+  }
+
+  function showCallWaiting(media) {
+    showCallPanel(media);
+    show($("call-controls"), false);
+    show($("call-problem"), false);
+    setCallState("waiting", "callWaiting");
+  }
+
+  /** A voice or video interaction with an agent in it: the call starts (media asked now). */
+  function maybeStartCall() {
+    if (!isCallSession() || ended || callGivenUp || callStarting || session.callOver) return;
+    if (call && !call.ended) return;
+    startCall(session.channel, false);
+  }
+
+  async function startCall(media, viaInvite) {
+    showCallPanel(media);
+    show($("call-problem"), false);
+    const reason = SwitchboardCall.unsupportedReason();
+    if (reason) return callProblem(reason, viaInvite);
+    callStarting = true;
+    setCallState("asking", "callAsking");
+    let stream;
+    try {
+      stream = await SwitchboardCall.getLocalMedia(media);
+    } catch (error) {
+      callStarting = false;
+      return callProblem(SwitchboardCall.mediaErrorReason(error), viaInvite);
+    }
+    try {
+      const iceServers = await SwitchboardCall.fetchIceServers(session.token);
+      if (ended) {
+        for (const track of stream.getTracks()) track.stop();
+        return undefined;
+      }
+      if (viaInvite) sendFrame({ type: "call_accept", interaction_id: session.interaction_id });
+      call = new SwitchboardCall.Call({
+        role: "customer",
+        interactionId: session.interaction_id,
+        media,
+        iceServers,
+        send: sendFrame,
+        onState: onCallState,
+        onRemoteTrack,
+        onQuality: showQuality,
+        onEnded: onCallEnded,
+      });
+      $("call").dataset.connection = "new";
+      if (media === "video") {
+        $("local-video").srcObject = stream;
+        show($("call-videos"), true);
+      }
+      resetControls();
+      show($("call-controls"), true);
+      setCallState("connecting", "callConnecting");
+      await call.start(stream);
+    } finally {
+      callStarting = false;
+    }
+    return undefined;
+  }
+
+  /** The call cannot go on here: say why, tell the agent, and offer the text chat. */
+  function callProblem(reason, viaInvite) {
+    if (viaInvite) sendFrame({ type: "call_decline", interaction_id: session.interaction_id });
+    else sendFrame({ type: "signal", interaction_id: session.interaction_id, call_id: session.interaction_id, kind: "hangup", reason });
+    setCallState("failed", null);
+    show($("call-controls"), false);
+    show($("call-videos"), false);
+    setText($("call-problem-text"), `problem_${reason}`);
+    show($("call-retry"), !viaInvite && reason !== "no_webrtc" && reason !== "no_media_devices");
+    show($("call-problem"), true);
+    $("call-status").textContent = "";
+    $("call-use-chat").focus();
+  }
+
+  function useChatInstead() {
+    callGivenUp = true;
+    session.callOver = true;
+    saveSession();
+    show($("call"), false);
+    $("c-message").focus();
+  }
+
+  function retryCall() {
+    callGivenUp = false;
+    if (callMedia) startCall(callMedia, false);
+  }
+
+  function resetControls() {
+    for (const id of ["call-mute", "call-camera"]) $(id).setAttribute("aria-pressed", "false");
+    setText($("call-share"), "shareScreen");
+    $("call-timer").textContent = "0:00";
+    $("call-timer").dataset.seconds = "0";
+    show($("call-quality"), false);
+  }
+
+  function onCallState(state) {
+    if (!call) return;
+    $("call").dataset.connection = state;
+    if (state === "connected") {
+      setCallState("connected", "callConnected");
+      startCallTimer();
+    } else if (state === "reconnecting") {
+      setCallState("reconnecting", "callReconnecting");
+    }
+  }
+
+  function onRemoteTrack(track, streams) {
+    const stream = (streams && streams[0]) || new MediaStream([track]);
+    if (track.kind === "audio") {
+      $("remote-audio").srcObject = stream;
+      return;
+    }
+    // The sound plays from the audio element; the video element stays silent.
+    const video = $("remote-video");
+    video.muted = true;
+    video.srcObject = new MediaStream([track]);
+    show($("call-videos"), true);
+  }
+
+  function startCallTimer() {
+    window.clearInterval(callTimer);
+    const update = () => {
+      if (!call) return;
+      const seconds = call.elapsedSeconds();
+      const timer = $("call-timer");
+      timer.textContent = SwitchboardCall.formatTimer(seconds);
+      timer.dataset.seconds = String(seconds);
+    };
+    update();
+    callTimer = window.setInterval(update, 1000);
+  }
+
+  function showQuality(quality) {
+    const el = $("call-quality");
+    el.dataset.level = quality.level;
+    setText(el, "quality", { level: t(`quality_${quality.level}`) });
+    const parts = [];
+    if (quality.rtt != null) parts.push(`RTT ${Math.round(quality.rtt * 1000)} ms`);
+    if (quality.jitter != null) parts.push(`jitter ${Math.round(quality.jitter * 1000)} ms`);
+    if (quality.loss != null) parts.push(`loss ${(quality.loss * 100).toFixed(1)} %`);
+    el.title = parts.join(", ");
+    show(el, true);
+  }
+
+  function toggleMute() {
+    if (!call) return;
+    const muted = $("call-mute").getAttribute("aria-pressed") !== "true";
+    call.setMuted(muted);
+    $("call-mute").setAttribute("aria-pressed", String(muted));
+  }
+
+  function toggleCamera() {
+    if (!call) return;
+    const off = $("call-camera").getAttribute("aria-pressed") !== "true";
+    call.setCameraOff(off);
+    $("call-camera").setAttribute("aria-pressed", String(off));
+  }
+
+  async function toggleShare() {
+    if (!call || call.ended) return;
+    if (call.screenStream) {
+      await call.stopScreen();
+      setText($("call-share"), "shareScreen");
+      return;
+    }
+    if (!navigator.mediaDevices || typeof navigator.mediaDevices.getDisplayMedia !== "function") {
+      setText($("call-status"), "shareFailed");
+      return;
+    }
+    try {
+      await call.shareScreen(() => setText($("call-share"), "shareScreen"));
+      setText($("call-share"), "stopSharing");
+    } catch (_) {
+      setText($("call-status"), "shareFailed");
+    }
+  }
+
+  function hangUp() {
+    if (call && !call.ended) call.hangUp("ended");
+  }
+
+  function onCallEnded(reason, by) {
+    window.clearInterval(callTimer);
+    show($("call-controls"), false);
+    show($("call-videos"), false);
+    $("remote-audio").srcObject = null;
+    $("call").dataset.connection = "ended";
+    let key = "callEnded";
+    if (reason === "media_lost") key = "callEndedLost";
+    else if (by === "remote") key = "callEndedByAgent";
+    if (reason === "transferred") key = "callTransferred";
+    setCallState("ended", key);
+    if (reason !== "transferred" && reason !== "chat_ended" && reason !== "page_closed") {
+      // Only the agent starts a call again (an invite): a reload must not redial.
+      callGivenUp = true;
+      session.callOver = true;
+      saveSession();
+      addNotice(key);
+    }
+  }
+
+  function endCallForTransfer() {
+    if (call && !call.ended) call.finish("transferred", "remote");
+    call = null;
+    // The next agent sets the call up anew.
+    callGivenUp = false;
+    if (session.callOver) {
+      session.callOver = false;
+      saveSession();
+    }
+  }
+
+  function onCallInvite(frame) {
+    if (ended || (call && !call.ended)) return;
+    inviteMedia = frame.media === "voice" ? "voice" : "video";
+    setText($("call-invite-text"), inviteMedia === "voice" ? "inviteVoice" : "inviteVideo", { name: agentName || t("specialist") });
+    show($("call-invite"), true);
+    $("invite-accept").focus();
+  }
+
+  function answerInvite(accept) {
+    show($("call-invite"), false);
+    if (!inviteMedia) return;
+    const media = inviteMedia;
+    inviteMedia = null;
+    if (!accept) {
+      sendFrame({ type: "call_decline", interaction_id: session.interaction_id });
+      $("c-message").focus();
+      return;
+    }
+    callGivenUp = false;
+    session.callOver = false;
+    startCall(media, true);
+  }
+
+  /** Closing the tab ends the call (the agent sees it at once, not after ICE times out). */
+  function onPageHide() {
+    if (call && !call.ended) call.hangUp("page_closed");
   }
 
   // ---------------------------------------------------------------- 3. the socket
@@ -823,7 +1214,13 @@
         return undefined;
       case "read":
         return onRead(frame);
+      case "signal":
+        if (call && frame.interaction_id === session.interaction_id) call.onSignal(frame);
+        return undefined;
+      case "call_invite":
+        return onCallInvite(frame);
       case "transferred":
+        endCallForTransfer();
         agentName = null;
         joinedNotice = null;
         addNotice("transferred");
@@ -841,9 +1238,10 @@
     agentName = (frame.agent && frame.agent.first_name) || t("specialist");
     show($("queue-status"), false);
     // Every new connection to a live chat says who is in it: one notice per agent is enough.
-    if (joinedNotice === agentName) return;
+    if (joinedNotice === agentName) return maybeStartCall();
     joinedNotice = agentName;
     addNotice("agentJoined", { name: agentName });
+    maybeStartCall();
   }
 
   function onWelcome(frame) {
@@ -864,6 +1262,8 @@
     // Unacknowledged messages go again with the same id: stored once, acknowledged again.
     for (const [id, body] of unacked) sendFrame({ type: "message", client_message_id: id, body });
     if (frame.state === "queued" && !agentName) refreshQueue();
+    // Signaling sent while the socket was away is lost: set the media path up again.
+    if (call && !call.ended && call.connectedAt != null) call.restart();
     sendRead();
     return undefined;
   }
@@ -901,6 +1301,7 @@
   }
 
   function confirmEnd() {
+    if (call && !call.ended && isOpen()) call.hangUp("ended");
     if (!sendFrame({ type: "end" })) {
       setConnection("notConnected");
       return;
@@ -927,6 +1328,8 @@
       if (unacked.has(li.dataset.cmid)) markNotSent(li, "notSentShort");
     }
     unacked.clear();
+    if (call) call.finish("chat_ended", "local");
+    show($("call-invite"), false);
     session.ended = true;
     saveSession();
     for (const id of ["queue-status", "compose", "end", "end-confirm"]) show($(id), false);
@@ -1048,6 +1451,19 @@
     $("rating-form").addEventListener("submit", sendRating);
     $("transcript").addEventListener("click", downloadTranscript);
     $("new-chat").addEventListener("click", newChat);
+    for (const radio of document.querySelectorAll("#prechat-form input[name='channel']")) {
+      radio.addEventListener("change", onChannelChange);
+    }
+    $("continue-chat").addEventListener("click", continueAsChat);
+    $("call-mute").addEventListener("click", toggleMute);
+    $("call-camera").addEventListener("click", toggleCamera);
+    $("call-share").addEventListener("click", toggleShare);
+    $("call-hangup").addEventListener("click", hangUp);
+    $("call-retry").addEventListener("click", retryCall);
+    $("call-use-chat").addEventListener("click", useChatInstead);
+    $("invite-accept").addEventListener("click", () => answerInvite(true));
+    $("invite-decline").addEventListener("click", () => answerInvite(false));
+    window.addEventListener("pagehide", onPageHide);
     document.addEventListener("visibilitychange", sendRead);
     window.addEventListener("online", () => {
       if (!socket && session && !ended) {
@@ -1072,6 +1488,7 @@
       restoreEnded();
     } else {
       showQueue(null, null);
+      if (isCallSession()) showCallWaiting(session.channel);
       connect();
     }
   }
