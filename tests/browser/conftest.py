@@ -60,6 +60,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from tests.services import ensure_debian_package
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -92,46 +94,10 @@ TRUSTED_PROXY = "127.0.0.1"
 # A loaded CI machine starting Chromium and a server: give assertions room (default 5 s).
 expect.set_options(timeout=10_000)
 
-_install_failure: str | None = None
-
-
-def _apt_get(*args: str) -> str | None:
-    """Run apt-get non-interactively: None when it worked, else the last lines it printed."""
-    try:
-        result = subprocess.run(
-            ["apt-get", *args],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    if result.returncode == 0:
-        return None
-    tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-    return " | ".join(tail) or f"exit code {result.returncode}"
-
 
 def _ensure_chromium() -> None:
     """Install Debian's Chromium once per run if it is missing; fail clearly if we cannot."""
-    global _install_failure
-    if CHROMIUM.exists():
-        return
-    if _install_failure is None:
-        failure = _apt_get("install", "-y", "chromium")
-        if failure is not None:
-            # A fresh image may have no package lists yet: fetch them and try once more.
-            failure = _apt_get("update") or _apt_get("install", "-y", "chromium")
-        _install_failure = failure or ""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing and `apt-get install -y chromium` failed: "
-            f"{_install_failure or 'no error, but no chromium either'}. "
-            "Install Debian's chromium package to run the browser tests.",
-            pytrace=False,
-        )
+    ensure_debian_package(CHROMIUM, "chromium")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

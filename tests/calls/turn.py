@@ -12,7 +12,6 @@ machine's loopback even if a candidate named another address.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import signal
@@ -27,8 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import ensure_debian_package
+
 HOST = "127.0.0.1"
 PACKAGE = "coturn"
+TURNSERVER = Path("/usr/bin/turnserver")
 READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 # Relay ports: a small block in the dynamic range; each relayed party holds one.
@@ -41,8 +43,6 @@ STUN_MAGIC_COOKIE = 0x2112A442
 PROBE_EVERY_S = 0.1
 # Every address but 127.0.0.0/8: the relay never sends anything off loopback.
 DENIED_PEERS = ("0.0.0.0-126.255.255.255", "128.0.0.0-255.255.255.255")
-
-_install_failure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,48 +69,13 @@ class TurnServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def _apt_get(*args: str) -> str | None:
-    """Run apt-get non-interactively: None when it worked, else the last lines it printed."""
-    try:
-        result = subprocess.run(
-            ["apt-get", *args],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    if result.returncode == 0:
-        return None
-    tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-    return " | ".join(tail) or f"exit code {result.returncode}"
-
-
 def ensure_turnserver() -> str:
     """The path of `turnserver`, installing Debian's coturn once per run if it is missing;
     fails the test with the apt-get error if it cannot."""
-    global _install_failure
-    found = shutil.which("turnserver")
-    if found is not None:
-        return found
-    if _install_failure is None:
-        failure = _apt_get("install", "-y", "--no-install-recommends", PACKAGE)
-        if failure is not None:
-            # A fresh image may have no package lists yet: fetch them and try once more.
-            failure = _apt_get("update") or _apt_get(
-                "install", "-y", "--no-install-recommends", PACKAGE
-            )
-        _install_failure = failure or ""
     found = shutil.which("turnserver")
     if found is None:
-        pytest.fail(
-            f"turnserver is missing and `apt-get install -y {PACKAGE}` failed: "
-            f"{_install_failure or 'no error, but no turnserver either'}. "
-            "Install Debian's coturn package to run the TURN relay tests.",
-            pytrace=False,
-        )
+        ensure_debian_package(TURNSERVER, PACKAGE)
+        found = str(TURNSERVER)
     return found
 
 
