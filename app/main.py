@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.agents.desk import router as desk_router
+from app.agents.desk_view import DeskReads
 from app.api import health
 from app.api.router import api_router
 from app.auth.rate_limit import (
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
             sessions=sessions,
             read_sessions=create_session_factory(read_engine),
             read_engine=read_engine,
+            desk_reads=DeskReads(read_engine),
             bus=bus,
             routing=routing,
             webhooks=webhooks,

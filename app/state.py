@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.agents.desk_view import DeskReads
 from app.auth.api_keys import VerifiedKeys
 from app.auth.rate_limit import InMemoryRateLimiter, Limit, LoginThrottle, RateLimiter
 from app.channels.chat.places import PlaceTracker
@@ -32,6 +33,8 @@ class Resources:
     read_sessions: async_sessionmaker[AsyncSession]
     # The same, without an ORM session: for hot reads that build no model objects.
     read_engine: AsyncEngine
+    # Agent desks' reads, made together when many desks ask at once.
+    desk_reads: DeskReads
     bus: Bus
     routing: RoutingService
     webhooks: WebhookDispatcher

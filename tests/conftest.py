@@ -55,7 +55,7 @@ POSTGRES_PATHS = (
     "tests/channels/",
     "tests/realtime/",
     "tests/calls/",
-    "tests/agents/test_desk.py",
+    "tests/agents/test_desk",  # the desk socket and its reads
     "tests/auth/test_repository.py",
     "tests/auth/test_refresh.py",
 )

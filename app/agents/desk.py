@@ -154,11 +154,8 @@ class DeskConnection:
 
     async def _welcome(self, known: dict[uuid.UUID, int]) -> None:
         presence = await self._resources.routing.presence(self._agent_id)
-        async with self._resources.read_engine.connect() as connection:
-            offers, chats = _split(await desk_view.read_desk(connection, self._agent_id))
-            connected = await desk_view.connected_claimants(connection, [c.id for c in chats])
-            for item in (*offers, *chats):
-                await self._remember_history(connection, item)
+        offers, chats = _split(await self._resources.desk_reads.read(self._agent_id))
+        connected = await self._details(offers, chats)
         self._desk.delivered = {chat.id: known.get(chat.id, 0) for chat in chats}
         offer_frames = [self._offer_frame(item) for item in offers]
         chat_frames = [self._chat_frame(item, item.id in connected) for item in chats]
@@ -248,12 +245,9 @@ class DeskConnection:
     async def _refresh(self, endings: _Endings) -> None:
         """Re-read the agent's offers and chats; send what appeared, changed or went."""
         desk = self._desk
-        async with self._resources.read_engine.connect() as connection:
-            offers, chats = _split(await desk_view.read_desk(connection, self._agent_id))
-            joined = [item for item in chats if item.id not in desk.chats]
-            connected = await desk_view.connected_claimants(connection, [c.id for c in joined])
-            for item in (*offers, *joined):
-                await self._remember_history(connection, item)
+        offers, chats = _split(await self._resources.desk_reads.read(self._agent_id))
+        joined = [item for item in chats if item.id not in desk.chats]
+        connected = await self._details(offers, joined)
         for item in offers:
             if item.id not in desk.offers:
                 await self._socket.send(self._offer_frame(item))
@@ -334,6 +328,18 @@ class DeskConnection:
             listener.add(key)
         for key in listener.keys - wanted:
             listener.discard(key)
+
+    async def _details(self, offers: list[DeskItem], new_chats: list[DeskItem]) -> set[uuid.UUID]:
+        """Read what new frames need beyond the desk read: histories not read yet, and
+        which new chats have their claimant connected. No connection when nothing is new."""
+        unread = [item for item in (*offers, *new_chats) if item.id not in self._histories]
+        if not unread and not new_chats:
+            return set()
+        async with self._resources.read_engine.connect() as connection:
+            for item in unread:
+                await self._remember_history(connection, item)
+            ids = [item.id for item in new_chats]
+            return await desk_view.connected_claimants(connection, ids)
 
     async def _remember_history(self, connection: AsyncConnection, item: DeskItem) -> None:
         # Read once per interaction on the desk: the offer's history serves its chat too.

@@ -7,6 +7,7 @@ claimants' connections of new chats, and one per new customer for the history.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.interactions.models import Interaction, Message
 from app.queues.models import Queue
@@ -90,6 +91,7 @@ def _desk_statement() -> Any:
     )
     return (
         select(
+            Interaction.agent_id,
             Interaction.id,
             Interaction.state,
             Interaction.channel,
@@ -111,7 +113,10 @@ def _desk_statement() -> Any:
             note,
         )
         .outerjoin(Queue, Queue.id == Interaction.queue_id)
-        .where(Interaction.agent_id == bindparam("agent_id"), Interaction.state.in_(SHOWN_STATES))
+        .where(
+            Interaction.agent_id.in_(bindparam("agent_ids", expanding=True)),
+            Interaction.state.in_(SHOWN_STATES),
+        )
         .order_by(Interaction.offered_at)
     )
 
@@ -141,33 +146,81 @@ _HISTORY_BY_CUSTOMER_ID = (
 )
 
 
-async def read_desk(connection: AsyncConnection, agent_id: uuid.UUID) -> list[DeskItem]:
-    """The agent's offers and chats, oldest offer first."""
-    rows = await connection.execute(_DESK, {"agent_id": agent_id})
-    return [
-        DeskItem(
-            id=row[0],
-            state=InteractionState(row[1]),
-            channel=_value(row[2]),
-            queue_id=row[3],
-            queue_name=row[4],
-            offer_timeout_s=row[5],
-            wrap_up_s=row[6],
-            queued_at=row[7],
-            offered_at=row[8],
-            answered_at=row[9],
-            wrap_up_at=row[10],
-            customer_id=row[11],
-            customer_name=row[12],
-            language=row[13],
-            contact=row[14] or {},
-            attributes=row[15] or {},
-            topic=row[16],
-            last_seq=int(row[17] or 0),
-            note=row[18],
-        )
-        for row in rows
-    ]
+async def read_desks(
+    connection: AsyncConnection, agent_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[DeskItem]]:
+    """Each agent's offers and chats, oldest offer first (an agent with none: an empty list)."""
+    desks: dict[uuid.UUID, list[DeskItem]] = {agent_id: [] for agent_id in agent_ids}
+    rows = await connection.execute(_DESK, {"agent_ids": list(desks)})
+    for row in rows:
+        desks[row[0]].append(_item(row[1:]))
+    return desks
+
+
+def _item(row: Any) -> DeskItem:
+    return DeskItem(
+        id=row[0],
+        state=InteractionState(row[1]),
+        channel=_value(row[2]),
+        queue_id=row[3],
+        queue_name=row[4],
+        offer_timeout_s=row[5],
+        wrap_up_s=row[6],
+        queued_at=row[7],
+        offered_at=row[8],
+        answered_at=row[9],
+        wrap_up_at=row[10],
+        customer_id=row[11],
+        customer_name=row[12],
+        language=row[13],
+        contact=row[14] or {},
+        attributes=row[15] or {},
+        topic=row[16],
+        last_seq=int(row[17] or 0),
+        note=row[18],
+    )
+
+
+class DeskReads:
+    """The desk reads of one process, made together: every desk that asks in the same turn of
+    the event loop (one routing batch's events reach many desks at once) shares one statement
+    and one pooled connection."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._waiting: dict[uuid.UUID, list[asyncio.Future[list[DeskItem]]]] = {}
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def read(self, agent_id: uuid.UUID) -> list[DeskItem]:
+        """The agent's offers and chats, read with whatever other desks asked meanwhile."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[DeskItem]] = loop.create_future()
+        if not self._waiting:
+            # Scheduled once per turn: the desks woken by the same frames join this read.
+            loop.call_soon(self._start_flush)
+        self._waiting.setdefault(agent_id, []).append(answer)
+        return await answer
+
+    def _start_flush(self) -> None:
+        task = asyncio.create_task(self._flush(), name="desk-reads")
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self) -> None:
+        waiting, self._waiting = self._waiting, {}
+        try:
+            async with self._engine.connect() as connection:
+                desks = await read_desks(connection, waiting)
+        except Exception as exc:
+            for answers in waiting.values():
+                for answer in answers:
+                    if not answer.done():
+                        answer.set_exception(exc)
+            return
+        for agent_id, answers in waiting.items():
+            for answer in answers:
+                if not answer.done():
+                    answer.set_result(desks[agent_id])
 
 
 async def connected_claimants(
