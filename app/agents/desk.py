@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.agents import desk_view
 from app.agents.desk_view import DeskItem, iso
-from app.auth.errors import PermissionDeniedError
 from app.auth.principals import Principal, Role
 from app.calls.signaling import BUS_TYPE, CLIENT_TYPES, CallSignals
 from app.channels.chat import messages
 from app.errors import AppError
+from app.interactions import service as interactions
 from app.interactions.models import Interaction, SenderKind
 from app.realtime import grace
 from app.realtime.hub import RESYNC, Frame, Listener, agent_key, interaction_key
@@ -414,12 +414,8 @@ class DeskConnection:
             return
         routing = self._resources.routing
         try:
-            if kind in HOLDER_ACTIONS and await routing.holder(interaction_id) != str(
-                self._agent_id
-            ):
-                raise PermissionDeniedError(
-                    "Agents may act only on interactions they are handling."
-                )
+            if kind in HOLDER_ACTIONS:
+                await interactions.check_agent_holds(self._principal, routing, interaction_id)
             await routing.execute(_action_command(kind, interaction_id, self._agent_id))
         except AppError as exc:
             await self._socket.send(app_error_frame(exc, ref))
