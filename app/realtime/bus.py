@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from app.realtime.redis_client import open_redis
+from app.realtime.redis_client import close_pubsub, open_redis
 
 logger = logging.getLogger(__name__)
 SUBSCRIBER_BUFFER = 10_000
@@ -142,7 +142,7 @@ class _RedisSubscription:
             )
 
     async def close(self) -> None:
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await close_pubsub(self._pubsub)
 
 
 class RedisBus:
@@ -179,7 +179,7 @@ class RedisBus:
         try:
             await pubsub.subscribe(*(self._prefix + channel for channel in channels))
         except (OSError, RedisError) as exc:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await close_pubsub(pubsub)
             raise BusUnavailableError(f"redis: {exc}") from exc
         return _PrefixStrippingSubscription(_RedisSubscription(pubsub), self._prefix)
 

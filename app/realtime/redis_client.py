@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -32,3 +35,9 @@ def open_redis(
         retry_on_error=[RedisConnectionError],
     )
     return Redis.from_pool(pool)
+
+
+async def close_pubsub(pubsub: PubSub) -> None:
+    """Close a pub/sub connection (typed here once: some redis releases leave it untyped)."""
+    close: Callable[[], Awaitable[None]] = pubsub.aclose
+    await close()

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from app.errors import ServiceUnavailableError
+from app.realtime.redis_client import close_pubsub
 from app.runtime.host import WriterHost
 from app.runtime.requests import (
     MalformedRequestError,
@@ -132,7 +133,7 @@ class StreamGateway:
                 self._subscribed.clear()
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await close_pubsub(pubsub)
             await asyncio.sleep(RECONNECT_DELAY_S)
 
     def _deliver(self, data: bytes) -> None:
