@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.agents.models import Staff
 from app.calls.models import Call, CallStatus
+from app.interactions.counted import ACCEPTED
 from app.interactions.models import Interaction, InteractionEvent
 
 
@@ -37,6 +38,9 @@ async def lock_call(session: AsyncSession, interaction_id: uuid.UUID) -> Call:
         status=CallStatus.RINGING,
         hold_s=0.0,
         hold_count=0,
+        legs=0,
+        connected_s=0.0,
+        quality={},
         created_at=now,
         updated_at=now,
     )
@@ -49,6 +53,24 @@ async def lock_call(session: AsyncSession, interaction_id: uuid.UUID) -> Call:
     )
     assert call is not None, "the row was just ensured"
     return call
+
+
+async def last_acceptance(
+    session: AsyncSession, interaction_id: uuid.UUID
+) -> tuple[datetime, dict[str, Any]] | None:
+    """When an agent last accepted the interaction, with that event's data; None if never."""
+    row = (
+        await session.execute(
+            select(InteractionEvent.at, InteractionEvent.data)
+            .where(
+                InteractionEvent.interaction_id == interaction_id,
+                InteractionEvent.type == ACCEPTED,
+            )
+            .order_by(InteractionEvent.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], dict(row[1] or {}))
 
 
 def add_event(

@@ -103,8 +103,47 @@ class CallEventCreate(BaseModel):
         return value
 
 
+class BrowserCallState(StrEnum):
+    """What a browser of a web call reports in a `call_state` frame."""
+
+    CONNECTED = "connected"
+    HELD = "held"
+    RESUMED = "resumed"
+
+
+# Bounds of a sane getStats summary; anything past them is a broken page, not a bad line.
+MAX_QUALITY_MS = 60_000.0
+MAX_QUALITY_SAMPLES = 1_000_000
+
+
+class CallQualityReport(BaseModel):
+    """One side's summary of a call so far, from its own getStats (a `call_quality` frame)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rtt_ms: float | None = Field(None, ge=0, le=MAX_QUALITY_MS, description="Mean round trip")
+    jitter_ms: float | None = Field(None, ge=0, le=MAX_QUALITY_MS, description="Mean jitter")
+    loss_pct: float | None = Field(
+        None, ge=0, le=100, description="Inbound audio packets lost over the call, in %"
+    )
+    samples: int = Field(ge=0, le=MAX_QUALITY_SAMPLES, description="getStats readings summed")
+
+
+class QualitySummary(CallQualityReport):
+    """A side's latest summary and when it came."""
+
+    at: datetime
+
+
+class CallQuality(BaseModel):
+    """Each side's quality summary; None until that side sent one."""
+
+    customer: QualitySummary | None = None
+    agent: QualitySummary | None = None
+
+
 class CallRead(BaseModel):
-    """A call's state and figures; durations in seconds."""
+    """A call's state, figures and quality; durations in seconds."""
 
     interaction_id: uuid.UUID
     interaction_state: InteractionState
@@ -116,4 +155,8 @@ class CallRead(BaseModel):
     hold_count: int
     ended_at: datetime | None
     ended_by: CallParty | None
-    talk_s: float | None = Field(description="Connected time less hold time, once ended")
+    talk_s: float | None = Field(
+        description="Connected time less hold time over every leg, once ended"
+    )
+    legs: int = Field(description="Times the call connected (again after a transfer)")
+    quality: CallQuality

@@ -1,10 +1,19 @@
-"""Call rules: the ICE servers a caller gets, and the telephony's call events.
+"""Call rules: the ICE servers a caller gets, and a call's lifecycle and figures.
 
 Call events follow `answered → (held → resumed)* → ended`; `ended` may come at any point
 (a caller who hangs up while waiting abandons) and a repeat of it changes nothing. Each
-event is appended to the interaction's history and updates the call's figures; `ended`
-then drives the interaction's lifecycle through the routing service, as the agent's
-"complete" would.
+event is appended to the interaction's history and updates the call's figures.
+
+Two sources report them. A telephony platform posts them (`record_call_event`); its
+`ended` then drives the interaction's lifecycle through the routing service, as the
+agent's "complete" would. The two browsers of a web call send frames
+(`record_browser_state`, `record_hang_up`): whichever side connects first answers the
+call, and a hang-up ends the call but not the interaction (the chat goes on beside it).
+A browser call may be answered again after it ended, when it is set up anew (transfer,
+a second call in one chat): that starts a new leg.
+
+`call.answered` carries the queue, the agent and the wait until the call connected: the
+figures count a call as answered then (`app.interactions.counted`).
 """
 
 from __future__ import annotations
@@ -25,8 +34,18 @@ from app.calls.errors import (
     CallIdMismatchError,
     NotACallError,
 )
-from app.calls.models import Call, CallStatus
-from app.calls.schemas import CallEventCreate, CallEventType, CallRead, IceServer, IceServers
+from app.calls.models import Call, CallParty, CallStatus
+from app.calls.schemas import (
+    BrowserCallState,
+    CallEventCreate,
+    CallEventType,
+    CallQuality,
+    CallQualityReport,
+    CallRead,
+    IceServer,
+    IceServers,
+    QualitySummary,
+)
 from app.errors import AppError
 from app.interactions import repository as interactions
 from app.interactions.errors import InteractionNotFoundError
@@ -107,17 +126,150 @@ async def record_call_event(
     _check_order(call, interaction, body.event)
     if call.last_event_at is not None and at < call.last_event_at:
         raise CallEventTimeError(call.last_event_at.isoformat())
-    data = _apply(call, body, at)
-    repository.add_event(
+    await _record(
         session,
-        interaction_id,
-        event_type=f"call.{body.event.value}",
+        call,
+        body.event,
         at=at,
         actor=(principal.role.value, principal.subject_id),
-        data=data,
+        ended_by=body.ended_by,
     )
     await session.flush()
     return body.event is CallEventType.ENDED
+
+
+# What a browser's frame is, as a call event; and the statuses in which it changes something.
+_BROWSER_EVENTS: dict[BrowserCallState, tuple[CallEventType, frozenset[CallStatus]]] = {
+    BrowserCallState.CONNECTED: (
+        CallEventType.ANSWERED,
+        frozenset({CallStatus.RINGING, CallStatus.ENDED}),
+    ),
+    BrowserCallState.HELD: (CallEventType.HELD, frozenset({CallStatus.CONNECTED})),
+    BrowserCallState.RESUMED: (CallEventType.RESUMED, frozenset({CallStatus.HELD})),
+}
+# A browser that gives up on lost media ends the call on nobody's behalf.
+SYSTEM_HANG_UP_REASONS = frozenset({"media_lost"})
+
+
+async def record_browser_state(
+    session: AsyncSession,
+    *,
+    interaction_id: uuid.UUID,
+    party: CallParty,
+    actor: tuple[str, str],
+    state: BrowserCallState,
+) -> bool:
+    """Store what one browser of a web call saw; flushes. False when it changes nothing.
+
+    Both browsers say `connected`: the first answers the call (or, after it ended, starts a
+    new leg), the other's changes nothing. The caller has checked that `party` may send it.
+    """
+    event, applies_in = _BROWSER_EVENTS[state]
+    call = await repository.lock_call(session, interaction_id)
+    if call.status not in applies_in:
+        return False
+    if event is CallEventType.ANSWERED and call.status is CallStatus.ENDED:
+        _start_new_leg(call)
+    await _record(session, call, event, at=_browser_time(call), actor=actor, ended_by=None)
+    await session.flush()
+    return True
+
+
+async def record_hang_up(
+    session: AsyncSession,
+    *,
+    interaction_id: uuid.UUID,
+    party: CallParty,
+    actor: tuple[str, str],
+    reason: str | None,
+) -> bool:
+    """A browser hung up: the call ends by `party` (or the system, for lost media); the
+    interaction goes on. Flushes; False when the call had ended already."""
+    call = await repository.lock_call(session, interaction_id)
+    if call.status is CallStatus.ENDED:
+        return False
+    ended_by = CallParty.SYSTEM if reason in SYSTEM_HANG_UP_REASONS else party
+    at = _browser_time(call)
+    await _record(
+        session, call, CallEventType.ENDED, at=at, actor=actor, ended_by=ended_by, reason=reason
+    )
+    await session.flush()
+    return True
+
+
+async def record_quality(
+    session: AsyncSession,
+    *,
+    interaction_id: uuid.UUID,
+    party: CallParty,
+    report: CallQualityReport,
+) -> None:
+    """Keep `party`'s latest quality summary of the call (a summary of the whole call so
+    far, so the latest replaces the one before); flushes."""
+    call = await repository.lock_call(session, interaction_id)
+    summary = QualitySummary(**report.model_dump(), at=clock.utcnow())
+    # A new dict, so that the JSON column is seen as changed.
+    call.quality = {**call.quality, party.value: summary.model_dump(mode="json")}
+    await session.flush()
+
+
+def _browser_time(call: Call) -> datetime:
+    # Our clock; never before an event a telephony stamped a little ahead of it.
+    now = clock.utcnow()
+    return now if call.last_event_at is None else max(now, call.last_event_at)
+
+
+def _start_new_leg(call: Call) -> None:
+    """The call is set up anew after it ended: the next `answered` opens a leg."""
+    call.ended_at = None
+    call.ended_by = None
+
+
+async def _record(
+    session: AsyncSession,
+    call: Call,
+    event: CallEventType,
+    *,
+    at: datetime,
+    actor: tuple[str, str],
+    ended_by: CallParty | None,
+    reason: str | None = None,
+) -> None:
+    """Apply one event to the call and append it to the interaction's history."""
+    data = _apply(call, event, at, ended_by)
+    if event is CallEventType.ANSWERED:
+        data |= await _answer_figures(session, call.interaction_id, at)
+    if reason is not None:
+        data["reason"] = reason
+    repository.add_event(
+        session,
+        call.interaction_id,
+        event_type=f"call.{event.value}",
+        at=at,
+        actor=actor,
+        data=data,
+    )
+
+
+async def _answer_figures(
+    session: AsyncSession, interaction_id: uuid.UUID, at: datetime
+) -> dict[str, Any]:
+    """The queue, agent and wait of a call answered at `at`: the wait the engine measured
+    when the agent accepted, plus the ringing until the call connected."""
+    accepted = await repository.last_acceptance(session, interaction_id)
+    if accepted is None:
+        return {}
+    accepted_at, data = accepted
+    ring_s = max(0.0, (at - accepted_at).total_seconds())
+    figures: dict[str, Any] = {
+        "queue_id": data.get("queue_id"),
+        "agent_id": data.get("agent_id"),
+        "ring_s": round(ring_s, 3),
+    }
+    wait_s = data.get("wait_s")
+    if isinstance(wait_s, int | float):
+        figures["wait_s"] = round(float(wait_s) + ring_s, 3)
+    return figures
 
 
 async def end_interaction(
@@ -143,11 +295,12 @@ async def end_interaction(
 
 
 async def read_call(session: AsyncSession, interaction_id: uuid.UUID) -> CallRead:
-    """A call's state and figures; a call with no event yet is `ringing`."""
+    """A call's state, figures and quality; a call with no event yet is `ringing`. A chat
+    has a call once a browser call ran in it."""
     row = await fresh_interaction(session, interaction_id)
-    if row.channel not in CALL_CHANNELS:
-        raise NotACallError(row.channel.value)
     call = await repository.get_call(session, interaction_id)
+    if call is None and row.channel not in CALL_CHANNELS:
+        raise NotACallError(row.channel.value)
     if call is None:
         call = Call(
             interaction_id=interaction_id,
@@ -155,6 +308,9 @@ async def read_call(session: AsyncSession, interaction_id: uuid.UUID) -> CallRea
             status=CallStatus.RINGING,
             hold_s=0.0,
             hold_count=0,
+            legs=0,
+            connected_s=0.0,
+            quality={},
         )
     return CallRead(
         interaction_id=interaction_id,
@@ -168,14 +324,17 @@ async def read_call(session: AsyncSession, interaction_id: uuid.UUID) -> CallRea
         ended_at=call.ended_at,
         ended_by=call.ended_by,
         talk_s=talk_seconds(call),
+        legs=call.legs,
+        quality=CallQuality.model_validate(call.quality),
     )
 
 
 def talk_seconds(call: Call) -> float | None:
-    """Connected time less time on hold, once the call has ended after being answered."""
-    if call.connected_at is None or call.ended_at is None:
+    """Connected time less time on hold over every leg, once the call has ended after
+    being answered."""
+    if call.legs == 0 or call.ended_at is None:
         return None
-    return max(0.0, (call.ended_at - call.connected_at).total_seconds() - call.hold_s)
+    return max(0.0, call.connected_s - call.hold_s)
 
 
 def _check_call_id(call: Call, interaction: Interaction, posted: str | None) -> None:
@@ -200,25 +359,35 @@ def _check_order(call: Call, interaction: Interaction, event: CallEventType) -> 
         )
 
 
-def _apply(call: Call, body: CallEventCreate, at: datetime) -> dict[str, Any]:
+def _apply(
+    call: Call, event: CallEventType, at: datetime, ended_by: CallParty | None
+) -> dict[str, Any]:
     """Move the call on by one event; returns the event's data for the history."""
     data: dict[str, Any] = {"call_id": call.call_id}
-    if body.event is CallEventType.ANSWERED:
-        call.connected_at = at
-    elif body.event is CallEventType.HELD:
+    if event is CallEventType.ANSWERED:
+        call.connected_at = call.connected_at or at
+        call.leg_connected_at = at
+        call.legs += 1
+        data["leg"] = call.legs
+    elif event is CallEventType.HELD:
         call.held_since = at
         call.hold_count += 1
-    elif body.event is CallEventType.RESUMED:
+    elif event is CallEventType.RESUMED:
         data["hold_s"] = _close_hold(call, at)
     else:
         if call.status is CallStatus.HELD:
             _close_hold(call, at)
+        if call.leg_connected_at is not None:
+            call.connected_s += max(0.0, (at - call.leg_connected_at).total_seconds())
+            call.leg_connected_at = None
         call.ended_at = at
-        call.ended_by = body.ended_by
-        data["ended_by"] = body.ended_by.value if body.ended_by else None
+        call.ended_by = ended_by
+        data["ended_by"] = ended_by.value if ended_by else None
         data["hold_s"] = call.hold_s
         data["talk_s"] = talk_seconds(call)
-    call.status = _TRANSITIONS[body.event][1]
+        if call.quality:
+            data["quality"] = call.quality
+    call.status = _TRANSITIONS[event][1]
     call.last_event_at = at
     return data
 

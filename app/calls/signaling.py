@@ -6,6 +6,11 @@ agent may also invite the claimant of a running chat to a call (`call_invite`, a
 `call_accept` or `call_decline`). The call id is the interaction id: one call at a time per
 interaction, and the holder check already tells one agent's call from the next one's.
 
+Two frames are for the service, not the other party: `call_state` (each browser says when
+its media first connected, the agent says held and resumed) and `call_quality` (a side's
+getStats summary); with the relayed hang-ups they make the call's lifecycle and figures
+(`app.calls.service`).
+
 Every frame is checked here (shape, sizes, a per-socket rate, who may send it) and then
 published on the bus's `chat` channel as one `call_relay` frame naming the interaction and
 its holder, so it reaches the other party on whichever process serves it. The receiving
@@ -24,11 +29,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from app import clock
 from app.auth.principals import Principal, Role
 from app.auth.rate_limit import Limit
+from app.calls import service
+from app.calls.models import CallParty
+from app.calls.schemas import BrowserCallState, CallQualityReport
 from app.interactions.models import Interaction, SenderKind
 from app.realtime.sockets import FrameSocket, error_frame
 from app.routing.model import Channel, InteractionState
@@ -40,8 +49,15 @@ SIGNAL: Final = "signal"
 CALL_INVITE: Final = "call_invite"
 CALL_ACCEPT: Final = "call_accept"
 CALL_DECLINE: Final = "call_decline"
+CALL_STATE: Final = "call_state"
+CALL_QUALITY: Final = "call_quality"
 # Client frame types this module answers for; the sockets hand them over as they are.
-CLIENT_TYPES: Final = frozenset({SIGNAL, CALL_INVITE, CALL_ACCEPT, CALL_DECLINE})
+CLIENT_TYPES: Final = frozenset(
+    {SIGNAL, CALL_INVITE, CALL_ACCEPT, CALL_DECLINE, CALL_STATE, CALL_QUALITY}
+)
+# Frames the service records and does not relay.
+RECORDED_TYPES: Final = frozenset({CALL_STATE, CALL_QUALITY})
+AGENT_STATES: Final = frozenset({BrowserCallState.HELD.value, BrowserCallState.RESUMED.value})
 # The bus frame that carries any of them to the other party's processes.
 BUS_TYPE: Final = "call_relay"
 
@@ -135,7 +151,24 @@ def parse_client_frame(frame: Frame) -> ClientFrame | Refusal:
         if media not in MEDIA:
             return _invalid("media", "voice or video")
         return ClientFrame(CALL_INVITE, interaction_id, {"media": media})
+    if kind == CALL_STATE:
+        state = frame.get("state")
+        if state not in BrowserCallState.__members__.values():
+            return _invalid("state", "one of connected, held, resumed")
+        return ClientFrame(CALL_STATE, interaction_id, {"state": state})
+    if kind == CALL_QUALITY:
+        return _parse_quality(frame, interaction_id)
     return ClientFrame(str(kind), interaction_id)
+
+
+def _parse_quality(frame: Frame, interaction_id: uuid.UUID) -> ClientFrame | Refusal:
+    try:
+        report = CallQualityReport.model_validate(frame)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error["loc"]) or "call_quality"
+        return Refusal("validation_failed", f"{name}: {error['msg']}", name)
+    return ClientFrame(CALL_QUALITY, interaction_id, report.model_dump())
 
 
 def _parse_signal(frame: Frame, interaction_id: uuid.UUID) -> ClientFrame | Refusal:
@@ -249,6 +282,8 @@ def refusal_for(
         return Refusal("not_allowed", "Only the agent invites to a call.", "type")
     if parsed.type in (CALL_ACCEPT, CALL_DECLINE) and party is not SenderKind.CUSTOMER:
         return Refusal("not_allowed", "Only the claimant answers a call invite.", "type")
+    if parsed.payload.get("state") in AGENT_STATES and party is not SenderKind.AGENT:
+        return Refusal("not_allowed", "Only the agent holds and resumes a call.", "state")
     if view is None or not _is_party(party, me, parsed.interaction_id, view):
         return Refusal("not_your_call", "No call of yours with that id.", "interaction_id")
     if view.state is not InteractionState.ACTIVE:
@@ -334,6 +369,9 @@ class CallSignals:
         claimant = principal.role is Role.CLAIMANT
         self._party = SenderKind.CUSTOMER if claimant else SenderKind.AGENT
         self._me = (principal.interaction_id if claimant else principal.subject_id) or ""
+        # Who the history names as the actor of what this socket records.
+        self._role = principal.role.value
+        self._subject = principal.subject_id
         self._rate = FrameRate()
         self._calls = _Calls()
 
@@ -368,10 +406,43 @@ class CallSignals:
             return
         # `refusal_for` lets through only an active interaction, which has its agent.
         assert view is not None and view.agent_id is not None
+        if parsed.type in RECORDED_TYPES:
+            await self._record(parsed)
+            return
         relayed = relay_frame(parsed, self._party)
         # Noted at once, not when the bus brings it back: the next frame may depend on it.
         self._calls.note(relayed)
         await self._resources.hub.publish_chat(bus_frame(relayed, self._party, view.agent_id))
+        if parsed.kind == "hangup":
+            await self._record(parsed)
+
+    async def _record(self, parsed: ClientFrame) -> None:
+        """Store what a frame says of the call's lifecycle or quality (one transaction)."""
+        party = CallParty.CUSTOMER if self._party is SenderKind.CUSTOMER else CallParty.AGENT
+        actor = (self._role, self._subject)
+        async with self._resources.sessions() as session:
+            if parsed.type == CALL_QUALITY:
+                report = CallQualityReport.model_validate(parsed.payload)
+                await service.record_quality(
+                    session, interaction_id=parsed.interaction_id, party=party, report=report
+                )
+            elif parsed.type == CALL_STATE:
+                await service.record_browser_state(
+                    session,
+                    interaction_id=parsed.interaction_id,
+                    party=party,
+                    actor=actor,
+                    state=BrowserCallState(parsed.payload["state"]),
+                )
+            else:
+                await service.record_hang_up(
+                    session,
+                    interaction_id=parsed.interaction_id,
+                    party=party,
+                    actor=actor,
+                    reason=parsed.payload.get("reason"),
+                )
+            await session.commit()
 
     async def from_bus(self, frame: Frame) -> None:
         """A `call_relay` frame from the bus: forward it if the other party sent it to us."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,26 +13,19 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app import clock
-from app.auth.tokens import issue_claimant_token
 from app.calls.signaling import MAX_SDP_BYTES, SIGNAL_LIMIT
 from app.interactions.models import InteractionEvent, Message
-from app.main import create_app
-from app.settings import Settings
+from tests.calls.conftest import Call, signal
 from tests.channels.conftest import (
-    QUEUE,
-    SKILL,
     Agent,
     Peer,
     Sockets,
     act,
     add_chat_agent,
     of_type,
-    quiet_grace_keeper,
     start_chat,
 )
-from tests.conftest import CallerFactory
-from tests.world import add_queue, resources_of
+from tests.world import resources_of
 
 MARKER = "x-switchboard-test-marker"
 OFFER_SDP = f"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\na={MARKER}:offer\r\n"
@@ -45,79 +36,6 @@ CANDIDATE = {
     "sdpMLineIndex": 0,
     "usernameFragment": "abcd",
 }
-
-
-@pytest.fixture
-async def app(
-    migrated_settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[FastAPI]:
-    """The application, its own grace check asleep."""
-    quiet_grace_keeper(monkeypatch)
-    application = create_app(migrated_settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-def sockets(app: FastAPI, live_url: str) -> Sockets:
-    """Websockets to `app` served on 127.0.0.1."""
-    return Sockets(app, live_url)
-
-
-@pytest.fixture
-async def ana(app: FastAPI) -> Agent:
-    """Ana Ruiz, available, in front of the Unemployment Insurance queue."""
-    await add_queue(app, QUEUE, {SKILL: 3})
-    return await add_chat_agent(app, "ana.ruiz", "Ana Ruiz")
-
-
-@dataclass(frozen=True)
-class Call:
-    """A voice or video interaction and its claimant's token."""
-
-    id: str
-    token: str
-
-
-async def new_call(
-    app: FastAPI, client: httpx.AsyncClient, staff_caller: CallerFactory, channel: str = "video"
-) -> Call:
-    """A call created through the REST API, with a claimant token for it (as the web page
-    that starts a call gets one)."""
-    admin = await staff_caller()
-    body = {"channel": channel, "queue": QUEUE, "customer": {"name": "José Ramírez"}}
-    response = await client.post("/api/v1/interactions", json=body, headers=admin.headers)
-    assert response.status_code == 201, response.text
-    interaction_id = str(response.json()["id"])
-    token = issue_claimant_token(
-        resources_of(app).secret_key,
-        interaction_id=interaction_id,
-        name="José Ramírez",
-        now=clock.now_s(),
-    )
-    return Call(interaction_id, token.token)
-
-
-@pytest.fixture
-async def call(
-    app: FastAPI, client: httpx.AsyncClient, staff_caller: CallerFactory, ana: Agent
-) -> Call:
-    """A video call Ana accepted."""
-    created = await new_call(app, client, staff_caller)
-    response = await client.post(f"/api/v1/interactions/{created.id}/accept", headers=ana.headers)
-    assert response.status_code == 200, response.text
-    return created
-
-
-def signal(interaction_id: str, kind: str, **fields: Any) -> dict[str, Any]:
-    """A client's signal frame."""
-    return {
-        "type": "signal",
-        "interaction_id": interaction_id,
-        "call_id": interaction_id,
-        "kind": kind,
-        **fields,
-    }
 
 
 async def error_of(peer: Peer) -> dict[str, Any]:
