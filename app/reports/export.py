@@ -12,12 +12,15 @@ from fastapi.responses import Response
 
 from app.reports.periods import Period
 from app.reports.schemas import (
+    AgentInterval,
     AgentReport,
     DispositionReport,
+    QueueInterval,
     QueueReport,
     SatisfactionReport,
     TopicReport,
 )
+from app.routing.model import Channel
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 # A cell starting with one of these is read as a formula by spreadsheets (CSV injection).
@@ -41,6 +44,8 @@ QUEUE_COLUMNS = (
     "aht_s",
     "first_responses",
     "avg_first_response_s",
+    # Added last so that the columns before it keep their places.
+    "channel",
 )
 AGENT_COLUMNS = (
     "interval_start",
@@ -50,7 +55,10 @@ AGENT_COLUMNS = (
     "handled",
     "handle_s",
     "aht_s",
+    "channel",
 )
+ALL_CHANNELS = "all"
+"""The `channel` cell of a row over every channel."""
 DISPOSITION_COLUMNS = ("queue_id", "queue_name", "disposition_id", "code", "label", "count")
 SATISFACTION_COLUMNS = (
     "id",
@@ -85,13 +93,29 @@ def csv_response(
 
 
 def queue_rows(report: QueueReport) -> list[dict[str, Any]]:
-    """One CSV row per queue interval."""
-    return [row.model_dump() for row in report.intervals]
+    """Per queue interval, a row over every channel, then one per channel with activity."""
+    return _split_rows(report.channel, report.intervals)
 
 
 def agent_rows(report: AgentReport) -> list[dict[str, Any]]:
-    """One CSV row per agent interval."""
-    return [row.model_dump() for row in report.intervals]
+    """Per agent interval, a row over every channel, then one per channel with activity."""
+    return _split_rows(report.channel, report.intervals)
+
+
+def _split_rows(
+    channel: Channel | None, lines: Sequence[QueueInterval | AgentInterval]
+) -> list[dict[str, Any]]:
+    rows = []
+    for line in lines:
+        whole = line.model_dump(exclude={"by_channel"})
+        if channel is not None:
+            # Narrowed to one channel: the line is that channel's, nothing to split.
+            rows.append({**whole, "channel": channel.value})
+            continue
+        rows.append({**whole, "channel": ALL_CHANNELS})
+        for one, figures in line.by_channel.items():
+            rows.append({**whole, **figures.model_dump(), "channel": one.value})
+    return rows
 
 
 def disposition_rows(report: DispositionReport) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
-"""The SQL of reports: aggregates only, grouped by 15-minute interval in the database.
+"""The SQL of reports: aggregates only, grouped by 15-minute interval and channel in the database.
 
-Queue and agent figures come from the append-only event log (`interaction_events`), the
-events the routing engine emitted when it counted them, so a report counts exactly what the
-engine's statistics counted. The other reports read the interactions table.
+Queue and agent figures come from the append-only event log as the figures count it
+(`app.interactions.counted`): the events the routing engine emitted when it counted them,
+except that a voice or video call is answered when it connects. The live view reads the
+same rows, so both count alike. The other reports read the interactions table.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, case, func, literal, select
+from sqlalchemy import ColumnElement, Float, Integer, Subquery, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.agents.models import Staff
+from app.interactions.counted import ANSWERED, COMPLETED, counted_events
 from app.interactions.models import (
     Disposition,
     Interaction,
@@ -27,13 +29,7 @@ from app.interactions.models import (
     InteractionEvent,
 )
 from app.queues.models import Queue
-from app.routing import events as e
-from app.runtime.wire import EVENT_TYPES
-
-QUEUED = EVENT_TYPES[e.InteractionQueued]
-ANSWERED = EVENT_TYPES[e.OfferAccepted]
-ABANDONED = EVENT_TYPES[e.InteractionAbandoned]
-COMPLETED = EVENT_TYPES[e.InteractionCompleted]
+from app.routing.model import Channel
 
 
 class interval_start(FunctionElement[int]):  # noqa: N801 - reads as the SQL function it is
@@ -84,10 +80,11 @@ class QueueName:
 
 @dataclass(frozen=True, slots=True)
 class EventCell:
-    """Events of one kind in one interval for one queue or agent, with their sums."""
+    """Events of one kind in one interval and channel for one queue or agent, with their sums."""
 
     key: str
     interval_start: int
+    channel: Channel
     kind: str
     count: int
     # Answers and abandons with a wait within their queue's service-level threshold.
@@ -98,10 +95,11 @@ class EventCell:
 
 @dataclass(frozen=True, slots=True)
 class DurationCell:
-    """A count and a sum of seconds in one interval for one queue."""
+    """A count and a sum of seconds in one interval and channel for one queue."""
 
     key: str
     interval_start: int
+    channel: Channel
     count: int
     total_s: float
 
@@ -129,102 +127,110 @@ async def queue_event_cells(
     thresholds: Mapping[str, float],
     default_threshold_s: float,
     queue_key: str | None,
+    channel: Channel | None,
 ) -> list[EventCell]:
-    """Arrivals, answers, abandons and completions per queue and interval in [start, end)."""
-    data = InteractionEvent.data
-    key = data["queue_id"].as_string()
+    """Arrivals, answers, abandons and completions per queue, interval and channel."""
+    conditions = _event_conditions(start, end, channel)
+    if queue_key is not None:
+        conditions.append(InteractionEvent.data["queue_id"].as_string() == queue_key)
+    counted = counted_events(*conditions)
     threshold: ColumnElement[Any] = (
-        case(dict(thresholds), value=key, else_=default_threshold_s)
+        case(dict(thresholds), value=counted.c.queue_id, else_=default_threshold_s)
         if thresholds
         else literal(default_threshold_s)
     )
-    conditions = [
-        InteractionEvent.at >= start,
-        InteractionEvent.at < end,
-        InteractionEvent.type.in_((QUEUED, ANSWERED, ABANDONED, COMPLETED)),
-    ]
-    if queue_key is not None:
-        conditions.append(key == queue_key)
-    rows = select(
-        key.label("key"),
-        interval_start(InteractionEvent.at).label("bucket"),
-        InteractionEvent.type.label("kind"),
-        data["wait_s"].as_float().label("wait_s"),
-        data["handle_s"].as_float().label("handle_s"),
-        threshold.label("threshold_s"),
-    ).where(*conditions)
-    return await _event_cells(session, rows.subquery())
+    return await _event_cells(session, counted, counted.c.queue_id, threshold)
 
 
 async def agent_event_cells(
-    session: AsyncSession, *, start: datetime, end: datetime, agent_key: str | None
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    agent_key: str | None,
+    channel: Channel | None,
 ) -> list[EventCell]:
-    """Answers and completions per agent and interval in [start, end)."""
-    data = InteractionEvent.data
-    key = data["agent_id"].as_string()
-    conditions = [
-        InteractionEvent.at >= start,
-        InteractionEvent.at < end,
-        InteractionEvent.type.in_((ANSWERED, COMPLETED)),
-    ]
+    """Answers and completions per agent, interval and channel."""
+    conditions = _event_conditions(start, end, channel)
     if agent_key is not None:
-        conditions.append(key == agent_key)
+        conditions.append(InteractionEvent.data["agent_id"].as_string() == agent_key)
+    counted = counted_events(*conditions)
+    answers = select(counted).where(counted.c.kind.in_((ANSWERED, COMPLETED))).subquery()
+    return await _event_cells(session, answers, answers.c.agent_id, literal(0.0))
+
+
+def _event_conditions(
+    start: datetime, end: datetime, channel: Channel | None
+) -> list[ColumnElement[bool]]:
+    conditions = [InteractionEvent.at >= start, InteractionEvent.at < end]
+    if channel is not None:
+        conditions.append(Interaction.channel == channel)
+    return conditions
+
+
+async def _event_cells(
+    session: AsyncSession, counted: Subquery, key: ColumnElement[Any], threshold: ColumnElement[Any]
+) -> list[EventCell]:
     rows = select(
         key.label("key"),
-        interval_start(InteractionEvent.at).label("bucket"),
-        InteractionEvent.type.label("kind"),
-        data["wait_s"].as_float().label("wait_s"),
-        data["handle_s"].as_float().label("handle_s"),
-        literal(0.0).label("threshold_s"),
-    ).where(*conditions)
-    return await _event_cells(session, rows.subquery())
-
-
-async def _event_cells(session: AsyncSession, rows: Any) -> list[EventCell]:
+        interval_start(counted.c.at).label("bucket"),
+        counted.c.channel.label("channel"),
+        counted.c.kind.label("kind"),
+        counted.c.wait_s.label("wait_s"),
+        counted.c.handle_s.label("handle_s"),
+        threshold.label("threshold_s"),
+    ).subquery()
     # Grouped outside the subquery: PostgreSQL will not group by expressions holding
-    # bind parameters (the JSON keys), but groups by the subquery's columns happily.
+    # bind parameters (the thresholds), but groups by the subquery's columns happily.
     within = func.sum(case((rows.c.wait_s <= rows.c.threshold_s, 1), else_=0))
     statement = select(
         rows.c.key,
         rows.c.bucket,
+        rows.c.channel,
         rows.c.kind,
         func.count(),
         within,
         func.coalesce(func.sum(rows.c.wait_s), 0.0),
         func.coalesce(func.sum(rows.c.handle_s), 0.0),
-    ).group_by(rows.c.key, rows.c.bucket, rows.c.kind)
+    ).group_by(rows.c.key, rows.c.bucket, rows.c.channel, rows.c.kind)
     result = await session.execute(statement)
     return [
         EventCell(
             key=str(key),
             interval_start=int(bucket),
+            channel=Channel(channel),
             kind=str(kind),
             count=int(count),
             within=int(within_count or 0),
             wait_s=float(wait_s),
             handle_s=float(handle_s),
         )
-        for key, bucket, kind, count, within_count, wait_s, handle_s in result
+        for key, bucket, channel, kind, count, within_count, wait_s, handle_s in result
         if key is not None
     ]
 
 
 async def first_response_cells(
-    session: AsyncSession, *, start: datetime, end: datetime, queue_id: uuid.UUID | None
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    queue_id: uuid.UUID | None,
+    channel: Channel | None,
 ) -> list[DurationCell]:
-    """First responses per queue and interval (of the response), with their summed delay."""
+    """First responses per queue, interval (of the response) and channel, with their delay."""
     conditions = [
         Interaction.first_response_at >= start,
         Interaction.first_response_at < end,
         Interaction.queue_id.is_not(None),
         Interaction.queued_at.is_not(None),
+        *_interaction_filters(queue_id, channel),
     ]
-    if queue_id is not None:
-        conditions.append(Interaction.queue_id == queue_id)
     rows = (
         select(
             Interaction.queue_id.label("key"),
             interval_start(Interaction.first_response_at).label("bucket"),
+            Interaction.channel.label("channel"),
             (
                 epoch_seconds(Interaction.first_response_at) - epoch_seconds(Interaction.queued_at)
             ).label("delay_s"),
@@ -232,13 +238,13 @@ async def first_response_cells(
         .where(*conditions)
         .subquery()
     )
-    statement = select(rows.c.key, rows.c.bucket, func.count(), func.sum(rows.c.delay_s)).group_by(
-        rows.c.key, rows.c.bucket
-    )
+    statement = select(
+        rows.c.key, rows.c.bucket, rows.c.channel, func.count(), func.sum(rows.c.delay_s)
+    ).group_by(rows.c.key, rows.c.bucket, rows.c.channel)
     result = await session.execute(statement)
     return [
-        DurationCell(str(key), int(bucket), int(count), float(total or 0.0))
-        for key, bucket, count, total in result
+        DurationCell(str(key), int(bucket), Channel(channel), int(count), float(total or 0.0))
+        for key, bucket, channel, count, total in result
     ]
 
 
@@ -254,13 +260,20 @@ class DispositionCount:
 
 
 async def disposition_counts(
-    session: AsyncSession, *, start: datetime, end: datetime, queue_id: uuid.UUID | None
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    queue_id: uuid.UUID | None,
+    channel: Channel | None,
 ) -> list[DispositionCount]:
     """Dispositions recorded in [start, end), per queue and disposition."""
     recorded = InteractionDisposition
-    conditions = [recorded.recorded_at >= start, recorded.recorded_at < end]
-    if queue_id is not None:
-        conditions.append(Interaction.queue_id == queue_id)
+    conditions = [
+        recorded.recorded_at >= start,
+        recorded.recorded_at < end,
+        *_interaction_filters(queue_id, channel),
+    ]
     statement = (
         select(
             Interaction.queue_id,
@@ -299,6 +312,7 @@ async def rating_counts(
     by_agent: bool,
     queue_id: uuid.UUID | None,
     agent_id: uuid.UUID | None,
+    channel: Channel | None,
 ) -> list[RatingCount]:
     """Ratings of interactions that ended in [start, end), per queue (or agent) and score."""
     group = Interaction.agent_id if by_agent else Interaction.queue_id
@@ -306,9 +320,8 @@ async def rating_counts(
         Interaction.ended_at >= start,
         Interaction.ended_at < end,
         Interaction.satisfaction_rating.is_not(None),
+        *_interaction_filters(queue_id, channel),
     ]
-    if queue_id is not None:
-        conditions.append(Interaction.queue_id == queue_id)
     if agent_id is not None:
         conditions.append(Interaction.agent_id == agent_id)
     statement = (
@@ -329,13 +342,14 @@ async def top_topics(
     start: datetime,
     end: datetime,
     queue_id: uuid.UUID | None,
+    channel: Channel | None,
     limit: int,
 ) -> list[tuple[str, int]]:
     """The `limit` most frequent topics of interactions created in [start, end)."""
     count = func.count().label("n")
     statement = (
         select(Interaction.topic, count)
-        .where(*_topic_conditions(start, end, queue_id))
+        .where(*_topic_conditions(start, end, queue_id, channel))
         .group_by(Interaction.topic)
         .order_by(count.desc(), Interaction.topic)
         .limit(limit)
@@ -350,6 +364,7 @@ async def topic_cells(
     start: datetime,
     end: datetime,
     queue_id: uuid.UUID | None,
+    channel: Channel | None,
     topics: Sequence[str],
 ) -> list[tuple[str, int, int]]:
     """(topic, interval start, count) of the given topics; days are made of intervals later."""
@@ -360,7 +375,7 @@ async def topic_cells(
             Interaction.topic.label("topic"),
             interval_start(Interaction.created_at).label("bucket"),
         )
-        .where(*_topic_conditions(start, end, queue_id), Interaction.topic.in_(topics))
+        .where(*_topic_conditions(start, end, queue_id, channel), Interaction.topic.in_(topics))
         .subquery()
     )
     statement = select(rows.c.topic, rows.c.bucket, func.count()).group_by(
@@ -371,15 +386,25 @@ async def topic_cells(
 
 
 def _topic_conditions(
-    start: datetime, end: datetime, queue_id: uuid.UUID | None
+    start: datetime, end: datetime, queue_id: uuid.UUID | None, channel: Channel | None
 ) -> list[ColumnElement[bool]]:
-    conditions = [
+    return [
         Interaction.created_at >= start,
         Interaction.created_at < end,
         Interaction.topic.is_not(None),
+        *_interaction_filters(queue_id, channel),
     ]
+
+
+def _interaction_filters(
+    queue_id: uuid.UUID | None, channel: Channel | None
+) -> list[ColumnElement[bool]]:
+    """Conditions on the interactions table narrowing a report to one queue and channel."""
+    conditions: list[ColumnElement[bool]] = []
     if queue_id is not None:
         conditions.append(Interaction.queue_id == queue_id)
+    if channel is not None:
+        conditions.append(Interaction.channel == channel)
     return conditions
 
 

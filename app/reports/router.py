@@ -23,6 +23,7 @@ from app.reports.schemas import (
     SatisfactionReport,
     TopicReport,
 )
+from app.routing.model import Channel
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATOR))]
@@ -69,6 +70,9 @@ Format = Annotated[
 AcceptHeader = Annotated[str | None, Header(alias="Accept", include_in_schema=False)]
 QueueFilter = Annotated[uuid.UUID | None, Query(description="Only this queue")]
 AgentFilter = Annotated[uuid.UUID | None, Query(description="Only this agent")]
+ChannelFilter = Annotated[
+    Channel | None, Query(description="Only this channel (chat, voice, video, email, ...)")
+]
 
 
 def _wants_csv(format_: str | None, accept: str | None) -> bool:
@@ -89,12 +93,14 @@ async def get_queue_report(
     principal: Reader,
     period: PeriodDep,
     queue_id: QueueFilter = None,
+    channel: ChannelFilter = None,
     format_: Format = None,
     accept: AcceptHeader = None,
 ) -> Response:
     """Each queue's 15-minute intervals: arrivals, answers (within the threshold),
-    abandons (after it), service level, ASA, abandon rate, AHT and first response."""
-    report = await service.queue_report(session, period, queue_id=queue_id)
+    abandons (after it), service level, ASA, abandon rate, AHT and first response,
+    each split by channel. A voice or video call is answered when it connects."""
+    report = await service.queue_report(session, period, queue_id=queue_id, channel=channel)
     if _wants_csv(format_, accept):
         return export.csv_response(
             "queues", period, export.QUEUE_COLUMNS, export.queue_rows(report)
@@ -110,11 +116,13 @@ async def get_agent_report(
     principal: Reader,
     period: PeriodDep,
     agent_id: AgentFilter = None,
+    channel: ChannelFilter = None,
     format_: Format = None,
     accept: AcceptHeader = None,
 ) -> Response:
-    """Each agent's 15-minute intervals: offers answered, interactions handled, handle time."""
-    report = await service.agent_report(session, period, agent_id=agent_id)
+    """Each agent's 15-minute intervals: offers answered, interactions handled, handle time,
+    each split by channel."""
+    report = await service.agent_report(session, period, agent_id=agent_id, channel=channel)
     if _wants_csv(format_, accept):
         return export.csv_response(
             "agents", period, export.AGENT_COLUMNS, export.agent_rows(report)
@@ -133,11 +141,12 @@ async def get_disposition_report(
     principal: Reader,
     period: PeriodDep,
     queue_id: QueueFilter = None,
+    channel: ChannelFilter = None,
     format_: Format = None,
     accept: AcceptHeader = None,
 ) -> Response:
     """How often each disposition was recorded at wrap-up in the period, per queue."""
-    report = await service.disposition_report(session, period, queue_id=queue_id)
+    report = await service.disposition_report(session, period, queue_id=queue_id, channel=channel)
     if _wants_csv(format_, accept):
         rows = export.disposition_rows(report)
         return export.csv_response("dispositions", period, export.DISPOSITION_COLUMNS, rows)
@@ -159,12 +168,18 @@ async def get_satisfaction_report(
     ] = "queue",
     queue_id: QueueFilter = None,
     agent_id: AgentFilter = None,
+    channel: ChannelFilter = None,
     format_: Format = None,
     accept: AcceptHeader = None,
 ) -> Response:
     """Ratings of interactions that ended in the period: count, average and 1-5 distribution."""
     report = await service.satisfaction_report(
-        session, period, by_agent=by == "agent", queue_id=queue_id, agent_id=agent_id
+        session,
+        period,
+        by_agent=by == "agent",
+        queue_id=queue_id,
+        agent_id=agent_id,
+        channel=channel,
     )
     if _wants_csv(format_, accept):
         rows = export.satisfaction_rows(report)
@@ -182,12 +197,15 @@ async def get_topic_report(
     principal: Reader,
     period: PeriodDep,
     queue_id: QueueFilter = None,
+    channel: ChannelFilter = None,
     limit: Annotated[int, Query(ge=1, le=50, description="How many topics")] = 10,
     format_: Format = None,
     accept: AcceptHeader = None,
 ) -> Response:
     """The most frequent topics of interactions created in the period, counted per day."""
-    report = await service.topic_report(session, period, queue_id=queue_id, limit=limit)
+    report = await service.topic_report(
+        session, period, queue_id=queue_id, channel=channel, limit=limit
+    )
     if _wants_csv(format_, accept):
         return export.csv_response(
             "topics", period, export.TOPIC_COLUMNS, export.topic_rows(report)

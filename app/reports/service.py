@@ -2,8 +2,9 @@
 
 Every event counts in the 15-minute interval in which it happened, as in the engine's
 statistics (app/routing/stats.py): an arrival where it entered the queue, an answer where
-it was accepted, an abandon where the customer left, a completion where wrap-up ended.
-The database sums those events into the engine's `Counts`; `kpis` derives the metrics.
+it was accepted (a voice or video call: where it connected), an abandon where the customer
+left, a completion where wrap-up ended. The database sums those events per channel into
+the engine's `Counts`; `kpis` derives the metrics of each channel and of their sum.
 """
 
 from __future__ import annotations
@@ -11,18 +12,23 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.interactions.counted import ABANDONED, ANSWERED, COMPLETED, QUEUED
 from app.reports import repository
 from app.reports.periods import Period, interval_label
 from app.reports.repository import DurationCell, EventCell, QueueName
 from app.reports.schemas import (
+    AgentChannelFigures,
     AgentFigures,
     AgentInterval,
     AgentReport,
     DispositionFigures,
     DispositionReport,
+    QueueChannelFigures,
     QueueFigures,
     QueueInterval,
     QueueReport,
@@ -32,7 +38,7 @@ from app.reports.schemas import (
     TopicReport,
     TopicTrend,
 )
-from app.routing.model import INTERVAL_S, QueueConfig, QueueId
+from app.routing.model import INTERVAL_S, Channel, QueueConfig, QueueId
 from app.routing.stats import Counts, aht_s, kpis
 
 # What the engine uses for queues it makes itself (bare skill sets): the config default.
@@ -58,31 +64,80 @@ def report_period(period: Period) -> ReportPeriod:
     )
 
 
-def queue_counts(cells: Iterable[EventCell]) -> dict[Cell, Counts]:
-    """The engine's additive counts per (queue, interval), from summed queue events."""
-    counts: dict[Cell, Counts] = defaultdict(Counts)
+@dataclass(slots=True)
+class Line:
+    """What one report line (a queue or an agent, over an interval or the period) sums,
+    kept per channel; the line's own figures are computed from the sums over its channels."""
+
+    counts: dict[Channel, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    responses: dict[Channel, list[DurationCell]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, other: Line) -> None:
+        """Accumulate `other` into this line, channel by channel."""
+        for channel, counts in other.counts.items():
+            self.counts[channel].add(counts)
+        for channel, cells in other.responses.items():
+            self.responses[channel].extend(cells)
+
+    def channels(self) -> list[Channel]:
+        """The channels with any activity on this line, in the order `Channel` declares."""
+        found = set(self.counts) | set(self.responses)
+        return [channel for channel in Channel if channel in found]
+
+    def total(self) -> Counts:
+        """The counts over every channel."""
+        summed = Counts()
+        for counts in self.counts.values():
+            summed.add(counts)
+        return summed
+
+    def all_responses(self) -> list[DurationCell]:
+        """The first responses over every channel."""
+        return [cell for cells in self.responses.values() for cell in cells]
+
+
+def queue_lines(
+    cells: Iterable[EventCell], responses: Iterable[DurationCell] = ()
+) -> dict[Cell, Line]:
+    """The engine's additive counts per (queue, interval) and channel, from summed events."""
+    lines: dict[Cell, Line] = defaultdict(Line)
     for cell in cells:
-        target = counts[(cell.key, cell.interval_start)]
-        if cell.kind == repository.QUEUED:
+        target = lines[(cell.key, cell.interval_start)].counts[cell.channel]
+        if cell.kind == QUEUED:
             target.arrived += cell.count
-        elif cell.kind == repository.ANSWERED:
+        elif cell.kind == ANSWERED:
             target.answered += cell.count
             target.answered_within += cell.within
             target.answered_wait_s += cell.wait_s
-        elif cell.kind == repository.ABANDONED:
+        elif cell.kind == ABANDONED:
             target.abandoned += cell.count
             target.abandoned_after += cell.count - cell.within
             target.abandoned_wait_s += cell.wait_s
-        elif cell.kind == repository.COMPLETED:
+        elif cell.kind == COMPLETED:
             target.completed += cell.count
             target.handle_s += cell.handle_s
-    return dict(counts)
+    for response in responses:
+        lines[(response.key, response.interval_start)].responses[response.channel].append(response)
+    return dict(lines)
+
+
+def period_lines(lines: dict[Cell, Line]) -> dict[str, Line]:
+    """The lines of each queue or agent summed over the period."""
+    summed: dict[str, Line] = defaultdict(Line)
+    for (key, _), line in lines.items():
+        summed[key].add(line)
+    return dict(summed)
 
 
 async def queue_report(
-    session: AsyncSession, period: Period, *, queue_id: uuid.UUID | None
+    session: AsyncSession,
+    period: Period,
+    *,
+    queue_id: uuid.UUID | None,
+    channel: Channel | None,
 ) -> QueueReport:
-    """Per queue and interval: arrivals, answers, abandons, service level, ASA, AHT, FRT."""
+    """Per queue and interval: arrivals, answers, abandons, service level, ASA, AHT, FRT,
+    each split by channel; `channel` narrows the whole report to one."""
     names = await repository.queue_names(session)
     thresholds = {key: queue.threshold_s for key, queue in names.items()}
     key = None if queue_id is None else str(queue_id)
@@ -93,58 +148,53 @@ async def queue_report(
         thresholds=thresholds,
         default_threshold_s=DEFAULT_THRESHOLD_S,
         queue_key=key,
+        channel=channel,
     )
     responses = await repository.first_response_cells(
-        session, start=period.start, end=period.end, queue_id=queue_id
+        session, start=period.start, end=period.end, queue_id=queue_id, channel=channel
     )
-    counts = queue_counts(cells)
-    response_by_cell = {(cell.key, cell.interval_start): cell for cell in responses}
-    for cell in response_by_cell:
-        counts.setdefault(cell, Counts())
+    lines = queue_lines(cells, responses)
     intervals = [
         QueueInterval(
             interval_start=interval_label(period, start),
-            **_queue_figures(
-                queue, names, counts[(queue, start)], [response_by_cell.get((queue, start))]
-            ),
+            **_queue_figures(queue, names, lines[(queue, start)]),
         )
         for queue, start in sorted(
-            counts, key=lambda cell: (cell[1], _queue_name(cell[0], names), cell[0])
+            lines, key=lambda cell: (cell[1], _queue_name(cell[0], names), cell[0])
         )
     ]
-    totals = _queue_totals(counts, response_by_cell, names)
-    return QueueReport(period=report_period(period), intervals=intervals, totals=totals)
-
-
-def _queue_totals(
-    counts: dict[Cell, Counts], responses: dict[Cell, DurationCell], names: dict[str, QueueName]
-) -> list[QueueFigures]:
-    summed: dict[str, Counts] = defaultdict(Counts)
-    response_cells: dict[str, list[DurationCell | None]] = defaultdict(list)
-    for (queue, start), cell_counts in counts.items():
-        summed[queue].add(cell_counts)
-        response_cells[queue].append(responses.get((queue, start)))
-    return [
-        QueueFigures(**_queue_figures(queue, names, summed[queue], response_cells[queue]))
+    summed = period_lines(lines)
+    totals = [
+        QueueFigures(**_queue_figures(queue, names, summed[queue]))
         for queue in sorted(summed, key=lambda one: (_queue_name(one, names), one))
     ]
+    return QueueReport(
+        period=report_period(period), channel=channel, intervals=intervals, totals=totals
+    )
 
 
-def _queue_figures(
-    queue: str,
-    names: dict[str, QueueName],
-    counts: Counts,
-    responses: Iterable[DurationCell | None],
-) -> dict[str, object]:
-    derived = kpis(QueueId(queue), counts)
-    found = [cell for cell in responses if cell is not None]
-    first_responses = sum(cell.count for cell in found)
-    response_s = sum(cell.total_s for cell in found)
+def _queue_figures(queue: str, names: dict[str, QueueName], line: Line) -> dict[str, Any]:
     configured = names.get(queue)
     return {
         "queue_id": queue,
         "queue_name": _queue_name(queue, names),
         "threshold_s": configured.threshold_s if configured else DEFAULT_THRESHOLD_S,
+        **_queue_numbers(queue, line.total(), line.all_responses()),
+        "by_channel": {
+            channel: QueueChannelFigures(
+                **_queue_numbers(queue, line.counts[channel], line.responses[channel])
+            )
+            for channel in line.channels()
+        },
+    }
+
+
+def _queue_numbers(queue: str, counts: Counts, responses: Iterable[DurationCell]) -> dict[str, Any]:
+    derived = kpis(QueueId(queue), counts)
+    found = list(responses)
+    first_responses = sum(cell.count for cell in found)
+    response_s = sum(cell.total_s for cell in found)
+    return {
         "arrived": counts.arrived,
         "answered": counts.answered,
         "answered_within_threshold": counts.answered_within,
@@ -170,58 +220,66 @@ def _queue_name(queue: str, names: dict[str, QueueName]) -> str:
 
 
 async def agent_report(
-    session: AsyncSession, period: Period, *, agent_id: uuid.UUID | None
+    session: AsyncSession,
+    period: Period,
+    *,
+    agent_id: uuid.UUID | None,
+    channel: Channel | None,
 ) -> AgentReport:
-    """Per agent and interval: answers, completions and handle time."""
+    """Per agent and interval: answers, completions and handle time, each split by channel."""
     key = None if agent_id is None else str(agent_id)
     cells = await repository.agent_event_cells(
-        session, start=period.start, end=period.end, agent_key=key
+        session, start=period.start, end=period.end, agent_key=key, channel=channel
     )
-    counts = agent_counts(cells)
-    answered: dict[Cell, int] = defaultdict(int)
-    for cell in cells:
-        if cell.kind == repository.ANSWERED:
-            answered[(cell.key, cell.interval_start)] += cell.count
-    names = await repository.staff_names(session, sorted({agent for agent, _ in counts}))
+    lines = agent_lines(cells)
+    names = await repository.staff_names(session, sorted({agent for agent, _ in lines}))
     intervals = [
         AgentInterval(
             interval_start=interval_label(period, start),
-            **_agent_figures(agent, names, counts[(agent, start)], answered[(agent, start)]),
+            **_agent_figures(agent, names, lines[(agent, start)]),
         )
         for agent, start in sorted(
-            counts, key=lambda cell: (cell[1], names.get(cell[0], cell[0]), cell[0])
+            lines, key=lambda cell: (cell[1], names.get(cell[0], cell[0]), cell[0])
         )
     ]
-    summed: dict[str, Counts] = defaultdict(Counts)
-    answered_total: dict[str, int] = defaultdict(int)
-    for (agent, start), cell_counts in counts.items():
-        summed[agent].add(cell_counts)
-        answered_total[agent] += answered[(agent, start)]
+    summed = period_lines(lines)
     totals = [
-        AgentFigures(**_agent_figures(agent, names, summed[agent], answered_total[agent]))
+        AgentFigures(**_agent_figures(agent, names, summed[agent]))
         for agent in sorted(summed, key=lambda one: (names.get(one, one), one))
     ]
-    return AgentReport(period=report_period(period), intervals=intervals, totals=totals)
+    return AgentReport(
+        period=report_period(period), channel=channel, intervals=intervals, totals=totals
+    )
 
 
-def agent_counts(cells: Iterable[EventCell]) -> dict[Cell, Counts]:
-    """Completions and handle time per (agent, interval), as the engine counts them."""
-    counts: dict[Cell, Counts] = defaultdict(Counts)
+def agent_lines(cells: Iterable[EventCell]) -> dict[Cell, Line]:
+    """Answers, completions and handle time per (agent, interval) and channel."""
+    lines: dict[Cell, Line] = defaultdict(Line)
     for cell in cells:
-        target = counts[(cell.key, cell.interval_start)]
-        if cell.kind == repository.COMPLETED:
+        target = lines[(cell.key, cell.interval_start)].counts[cell.channel]
+        if cell.kind == ANSWERED:
+            target.answered += cell.count
+        elif cell.kind == COMPLETED:
             target.completed += cell.count
             target.handle_s += cell.handle_s
-    return dict(counts)
+    return dict(lines)
 
 
-def _agent_figures(
-    agent: str, names: dict[str, str], counts: Counts, answered: int
-) -> dict[str, object]:
+def _agent_figures(agent: str, names: dict[str, str], line: Line) -> dict[str, Any]:
     return {
         "agent_id": agent,
         "agent_name": names.get(agent, agent),
-        "answered": answered,
+        **_agent_numbers(line.total()),
+        "by_channel": {
+            channel: AgentChannelFigures(**_agent_numbers(line.counts[channel]))
+            for channel in line.channels()
+        },
+    }
+
+
+def _agent_numbers(counts: Counts) -> dict[str, Any]:
+    return {
+        "answered": counts.answered,
         "handled": counts.completed,
         "handle_s": round(counts.handle_s, SECONDS_DIGITS),
         "aht_s": _round(aht_s(counts), SECONDS_DIGITS),
@@ -229,11 +287,11 @@ def _agent_figures(
 
 
 async def disposition_report(
-    session: AsyncSession, period: Period, *, queue_id: uuid.UUID | None
+    session: AsyncSession, period: Period, *, queue_id: uuid.UUID | None, channel: Channel | None
 ) -> DispositionReport:
     """Dispositions ("services taken") recorded in the period, per queue and in all."""
     found = await repository.disposition_counts(
-        session, start=period.start, end=period.end, queue_id=queue_id
+        session, start=period.start, end=period.end, queue_id=queue_id, channel=channel
     )
     names = await repository.queue_names(session)
     rows = [
@@ -265,7 +323,9 @@ async def disposition_report(
         for ident, count in summed.items()
     ]
     totals.sort(key=lambda row: (-row.count, row.code))
-    return DispositionReport(period=report_period(period), rows=rows, totals=totals)
+    return DispositionReport(
+        period=report_period(period), channel=channel, rows=rows, totals=totals
+    )
 
 
 async def satisfaction_report(
@@ -275,6 +335,7 @@ async def satisfaction_report(
     by_agent: bool,
     queue_id: uuid.UUID | None,
     agent_id: uuid.UUID | None,
+    channel: Channel | None,
 ) -> SatisfactionReport:
     """Count, average and distribution of ratings, per queue or agent, and overall."""
     found = await repository.rating_counts(
@@ -284,6 +345,7 @@ async def satisfaction_report(
         by_agent=by_agent,
         queue_id=queue_id,
         agent_id=agent_id,
+        channel=channel,
     )
     distributions: dict[str | None, dict[int, int]] = defaultdict(lambda: dict.fromkeys(RATINGS, 0))
     overall = dict.fromkeys(RATINGS, 0)
@@ -303,6 +365,7 @@ async def satisfaction_report(
     rows.sort(key=lambda row: (row.id is None, row.name, row.id or ""))
     return SatisfactionReport(
         period=report_period(period),
+        channel=channel,
         by="agent" if by_agent else "queue",
         rows=rows,
         overall=_satisfaction(None, "All", overall),
@@ -322,17 +385,32 @@ def _satisfaction(key: str | None, name: str, counts: dict[int, int]) -> Satisfa
 
 
 async def topic_report(
-    session: AsyncSession, period: Period, *, queue_id: uuid.UUID | None, limit: int
+    session: AsyncSession,
+    period: Period,
+    *,
+    queue_id: uuid.UUID | None,
+    channel: Channel | None,
+    limit: int,
 ) -> TopicReport:
     """The `limit` most frequent topics, with their count on each local day."""
     top = await repository.top_topics(
-        session, start=period.start, end=period.end, queue_id=queue_id, limit=limit
+        session,
+        start=period.start,
+        end=period.end,
+        queue_id=queue_id,
+        channel=channel,
+        limit=limit,
     )
     days = period.days()
     column = {day: index for index, day in enumerate(days)}
     counts = {topic: [0] * len(days) for topic, _ in top}
     cells = await repository.topic_cells(
-        session, start=period.start, end=period.end, queue_id=queue_id, topics=list(counts)
+        session,
+        start=period.start,
+        end=period.end,
+        queue_id=queue_id,
+        channel=channel,
+        topics=list(counts),
     )
     for topic, start, count in cells:
         # Every zone in use is offset by whole quarter hours: an interval lies within one
@@ -341,7 +419,7 @@ async def topic_report(
         index = column.get(day, 0 if day < days[0] else len(days) - 1)
         counts[topic][index] += count
     trends = [TopicTrend(topic=topic, total=total, counts=counts[topic]) for topic, total in top]
-    return TopicReport(period=report_period(period), days=days, topics=trends)
+    return TopicReport(period=report_period(period), channel=channel, days=days, topics=trends)
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -2,7 +2,10 @@
 
 Times are seconds after T0 = 2026-11-23 08:50 UTC; the 09:00 boundary is at 600.
 Queue A (threshold 60 s) and queue B (threshold 20 s); agents Ann (a1) and Bob (a2) take
-one call each at a time; offers last an hour and there is no wrap-up.
+one interaction each at a time (calls and walk-ins take the whole agent, and each chat
+here waits only while its agent holds one of those); offers last an hour and there is no
+wrap-up. x1 is a chat, x2 and x4 voice calls, x3 a walk-in and x5 a video call; each call
+connects (`call.answered`) the moment it is accepted, so it is answered then.
 
     0    x1 arrives in A          30  x2 arrives in A         40  x3 arrives in A
     50   Ann available: x1 offered and answered (wait 50, within 60)
@@ -38,7 +41,23 @@ from app.routing.model import (
     agent_config,
 )
 from tests.conftest import Caller, CallerFactory
-from tests.reports.support import StoredRun, at, set_columns, stored_agent, stored_queue
+from tests.reports.support import (
+    StoredRun,
+    at,
+    call_answered,
+    set_columns,
+    stored_agent,
+    stored_queue,
+)
+
+CHANNELS = {
+    1: Channel.CHAT,
+    2: Channel.VOICE,
+    3: Channel.WALK_IN,
+    4: Channel.VOICE,
+    5: Channel.VIDEO,
+}
+"""The channel of each interaction of the world."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +93,13 @@ async def world(app: FastAPI) -> World:
         await run.do(-600, c.UpsertAgent(agent_config(agent, {}, capacity={Channel.VOICE: 1})))
 
     def arrive(n: int, queue: str) -> c.Arrive:
-        return c.Arrive(InteractionId(x[n]), Channel.VOICE, queue_id=QueueId(queue))
+        return c.Arrive(InteractionId(x[n]), CHANNELS[n], queue_id=QueueId(queue))
 
     def ix(n: int) -> InteractionId:
         return InteractionId(x[n])
+
+    async def connect(n: int, at_s: float, queue: str, agent: str, wait_s: float) -> None:
+        await call_answered(app, x[n], at_s, queue_id=queue, agent_id=agent, wait_s=wait_s)
 
     await run.do(0, arrive(1, queue_a))
     await run.do(30, arrive(2, queue_a))
@@ -89,11 +111,14 @@ async def world(app: FastAPI) -> World:
     await run.do(120, arrive(4, queue_a))
     await run.do(200, c.Complete(ix(1)))
     await run.do(200, c.Accept(ix(4), AgentId(ann)))
+    await connect(4, 200, queue_a, ann, 80)
     await run.do(300, c.Transfer(ix(4), to_queue=QueueId(queue_b)))
     await run.do(315, c.SetAgentState(AgentId(bob), AgentState.AVAILABLE))
     await run.do(315, c.Accept(ix(4), AgentId(bob)))
+    await connect(4, 315, queue_b, bob, 15)
     await run.do(580, arrive(5, queue_b))
     await run.do(620, c.Accept(ix(5), AgentId(ann)))
+    await connect(5, 620, queue_b, ann, 40)
     await run.do(700, c.Complete(ix(4)))
     await run.do(1000, c.Complete(ix(5)))
     # The first agent message of x1 came 80 s after it was queued; ratings after the end.

@@ -15,7 +15,8 @@ from sqlalchemy import update
 
 from app.agents.models import StaffRole
 from app.agents.service import create_staff
-from app.interactions.models import Interaction
+from app.interactions.counted import CALL_ANSWERED
+from app.interactions.models import Interaction, InteractionEvent
 from app.queues.models import Queue
 from app.routing import commands as c
 from app.routing import events as e
@@ -118,3 +119,21 @@ async def set_columns(app: FastAPI, interaction_id: str, **values: Any) -> None:
 def at(offset_s: float) -> datetime:
     """`T0 + offset_s` as an aware UTC datetime."""
     return datetime.fromtimestamp(T0 + offset_s, UTC)
+
+
+async def call_answered(
+    app: FastAPI, interaction_id: str, at_s: float, *, queue_id: str, agent_id: str, wait_s: float
+) -> None:
+    """Store a `call.answered` at `T0 + at_s`, as the calls service writes it when a voice or
+    video call connects: with the queue, the agent and the wait until then."""
+    async with resources_of(app).sessions() as session, session.begin():
+        session.add(
+            InteractionEvent(
+                interaction_id=uuid.UUID(interaction_id),
+                type=CALL_ANSWERED,
+                at=at(at_s),
+                actor_kind="agent",
+                actor_id=agent_id,
+                data={"queue_id": queue_id, "agent_id": agent_id, "wait_s": wait_s},
+            )
+        )

@@ -23,7 +23,7 @@ def _table(response: httpx.Response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.text)))
 
 
-async def test_the_queue_report_as_csv_has_a_header_and_a_row_per_interval(
+async def test_the_queue_report_as_csv_has_a_row_per_interval_then_one_per_channel(
     client: httpx.AsyncClient, supervisor: Caller, world: World
 ) -> None:
     response = await get_report(client, supervisor, "queues", format="csv", **DAY)
@@ -34,17 +34,50 @@ async def test_the_queue_report_as_csv_has_a_header_and_a_row_per_interval(
     )
     header, *rows = _table(response)
     assert header == list(QUEUE_COLUMNS)
-    # Sorted by interval, then queue name.
+    # The columns reports had before the channel split keep their places.
+    assert header[:3] == ["interval_start", "queue_id", "queue_name"]
+    assert header[-2:] == ["avg_first_response_s", "channel"]
+    # Sorted by interval, then queue name; each interval's "all" row, then its channels.
     lines = [dict(zip(header, row, strict=True)) for row in rows]
-    assert [(line["interval_start"], line["queue_name"]) for line in lines] == [
-        ("2026-11-23T08:45:00+00:00", "Paid leave"),
-        ("2026-11-23T08:45:00+00:00", "Unemployment claims"),
-        ("2026-11-23T09:00:00+00:00", "Paid leave"),
+    assert [
+        (line["interval_start"][11:16], line["queue_name"], line["channel"]) for line in lines
+    ] == [
+        ("08:45", "Paid leave", "all"),
+        ("08:45", "Paid leave", "voice"),
+        ("08:45", "Paid leave", "video"),
+        ("08:45", "Unemployment claims", "all"),
+        ("08:45", "Unemployment claims", "chat"),
+        ("08:45", "Unemployment claims", "voice"),
+        ("08:45", "Unemployment claims", "walk_in"),
+        ("09:00", "Paid leave", "all"),
+        ("09:00", "Paid leave", "voice"),
+        ("09:00", "Paid leave", "video"),
     ]
-    claims = lines[1]
+    claims, voice = lines[3], lines[5]
     assert (claims["arrived"], claims["service_level"], claims["asa_s"]) == ("4", "0.3333", "65.0")
+    # x2 and x4: one call answered after 80 s, one caller gone after 70 s.
+    assert (voice["arrived"], voice["answered"], voice["abandoned"], voice["asa_s"]) == (
+        "2",
+        "1",
+        "1",
+        "80.0",
+    )
     # An undefined figure (no completion yet, so no AHT) is an empty cell.
     assert lines[0]["aht_s"] == ""
+
+
+async def test_a_csv_narrowed_to_one_channel_has_only_that_channels_rows(
+    client: httpx.AsyncClient, supervisor: Caller, world: World
+) -> None:
+    response = await get_report(client, supervisor, "queues", format="csv", channel="video", **DAY)
+    header, *rows = _table(response)
+    lines = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [
+        (line["interval_start"][11:16], line["channel"], line["arrived"]) for line in lines
+    ] == [
+        ("08:45", "video", "1"),
+        ("09:00", "video", "0"),
+    ]
 
 
 async def test_accept_text_csv_also_gives_csv(
@@ -62,11 +95,17 @@ async def test_accept_text_csv_also_gives_csv(
     )
     header, *rows = _table(response)
     assert header == list(AGENT_COLUMNS)
-    assert [row[0] for row in rows] == [
-        "2026-11-23T02:45:00-06:00",
-        "2026-11-23T02:45:00-06:00",
-        "2026-11-23T03:00:00-06:00",
-        "2026-11-23T03:00:00-06:00",
+    lines = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [(line["interval_start"], line["agent_name"], line["channel"]) for line in lines] == [
+        ("2026-11-23T02:45:00-06:00", "Ann", "all"),
+        ("2026-11-23T02:45:00-06:00", "Ann", "chat"),
+        ("2026-11-23T02:45:00-06:00", "Ann", "voice"),
+        ("2026-11-23T02:45:00-06:00", "Bob", "all"),
+        ("2026-11-23T02:45:00-06:00", "Bob", "voice"),
+        ("2026-11-23T03:00:00-06:00", "Ann", "all"),
+        ("2026-11-23T03:00:00-06:00", "Ann", "video"),
+        ("2026-11-23T03:00:00-06:00", "Bob", "all"),
+        ("2026-11-23T03:00:00-06:00", "Bob", "voice"),
     ]
 
 

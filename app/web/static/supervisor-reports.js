@@ -1,6 +1,6 @@
 /* Switchboard supervisor reports: a date range, queue and agent figures by 15-minute
- * interval, dispositions, satisfaction and the trend of top topics, with charts drawn here
- * in SVG and CSV downloads. Renders into <section id="reports"> of the supervisor page.
+ * interval (split by channel, or narrowed to one), dispositions, satisfaction and the trend
+ * of top topics, with charts drawn here in SVG and CSV downloads. Renders into <section id="reports"> of the supervisor page.
  * Plain JavaScript, no framework, nothing loaded from another origin.
  * The API is described in docs/reports.md.
  *
@@ -21,6 +21,10 @@
   const COMMON_ZONES = ["UTC", "America/New_York", "America/Chicago", "America/Denver",
     "America/Phoenix", "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu",
     "America/Puerto_Rico", "Europe/London", "Europe/Madrid"];
+  // The API's channel values (app/routing/model.py Channel), in its order, with their names.
+  const CHANNELS = [["chat", "Chat"], ["voice", "Voice"], ["video", "Video"], ["email", "Email"],
+    ["sms", "SMS"], ["postal_mail", "Postal mail"], ["walk_in", "Walk-in"]];
+  const CHANNEL_NAMES = new Map(CHANNELS);
 
   const root = document.getElementById("reports");
   if (!root) return;
@@ -166,6 +170,8 @@
   const zoneList = el("datalist", { id: "rp-zones" });
   for (const zone of new Set([browserZone(), ...COMMON_ZONES])) zoneList.append(el("option", { value: zone }));
   const queueSelect = el("select", { id: "rp-queue" }, el("option", { value: "" }, "All queues"));
+  const channelSelect = el("select", { id: "rp-channel" }, el("option", { value: "" }, "All channels"),
+    ...CHANNELS.map(([value, name]) => el("option", { value }, name)));
   const submit = el("button", { type: "submit" }, "Show reports");
   const errorBox = el("p", { class: "error", role: "alert", hidden: true });
   const status = el("p", { class: "hint", role: "status", "aria-live": "polite" },
@@ -183,13 +189,15 @@
     field("Time zone", zoneInput),
     zoneList,
     field("Queue", queueSelect),
+    field("Channel", channelSelect),
     el("div", { class: "field" }, submit),
   );
   root.append(
     el("h2", { id: "reports-title" }, "Reports"),
     el("p", { class: "hint" }, "Figures by 15-minute interval, counted in the interval in which ",
-      "each thing happened (an arrival when it entered the queue, an answer when it was accepted). ",
-      `Up to ${MAX_DAYS} days at a time.`),
+      "each thing happened (an arrival when it entered the queue, an answer when it was accepted; ",
+      "a voice or video call is answered when it connects). Queue and agent totals are split by ",
+      `channel. Up to ${MAX_DAYS} days at a time.`),
     form, errorBox, status, output,
   );
   root.setAttribute("aria-labelledby", "reports-title");
@@ -216,6 +224,7 @@
     if (days > MAX_DAYS) return { error: `Choose at most ${MAX_DAYS} days.` };
     const params = new URLSearchParams({ from, to, tz: zoneInput.value.trim() || "UTC" });
     if (queueSelect.value) params.set("queue_id", queueSelect.value);
+    if (channelSelect.value) params.set("channel", channelSelect.value);
     return { params };
   }
 
@@ -296,8 +305,12 @@
     const head = el("tr", {}, ...headers.map((text, index) =>
       el("th", { scope: "col", class: index >= numericFrom ? "rp-num" : null }, text)));
     const body = el("tbody");
+    // A row is an array of cells, or { cells, kind } where kind "main" is a line that has
+    // "sub" lines (its channels) under it.
     for (const row of rows.slice(0, MAX_TABLE_ROWS)) {
-      body.append(el("tr", {}, ...row.map((cell, index) => index === 0
+      const cells = Array.isArray(row) ? row : row.cells;
+      const kind = Array.isArray(row) ? null : `rp-${row.kind}`;
+      body.append(el("tr", { class: kind }, ...cells.map((cell, index) => index === 0
         ? el("th", { scope: "row" }, cell)
         : el("td", { class: index >= numericFrom ? "rp-num" : null }, cell))));
     }
@@ -313,18 +326,39 @@
 
   function empty(text) { return el("p", { class: "empty" }, text); }
 
+  function channelName(value) { return CHANNEL_NAMES.get(value) || value; }
+
+  /** A line's rows: its own, then (over all channels) one per channel it had activity on.
+   * A screen reader hears the line's name before each channel's. */
+  function withChannels(name, line, cellsOf, split) {
+    if (!split) return [[name, ...cellsOf(line)]];
+    const rows = [{ kind: "main", cells: [name, ...cellsOf(line)] }];
+    for (const [channel, figures] of Object.entries(line.by_channel || {})) {
+      rows.push({ kind: "sub", cells: [
+        el("span", {}, el("span", { "aria-hidden": "true" }, "↳ "),
+          el("span", { class: "visually-hidden" }, `${name}, `), channelName(channel)),
+        ...cellsOf(figures),
+      ] });
+    }
+    return rows;
+  }
+
   function queueSection(report, query) {
     const queueFiltered = query.includes("queue_id=");
+    const channel = report.channel;
     if (!report.totals.length) {
-      return section("Queues", `/reports/queues?${query}&format=csv`, empty("No queue activity in these days."));
+      const what = channel ? `No ${channelName(channel).toLowerCase()} queue activity` : "No queue activity";
+      return section("Queues", `/reports/queues?${query}&format=csv`, empty(`${what} in these days.`));
     }
-    const totals = table("Queue totals", ["Queue", "Arrived", "Answered", "Abandoned", "Service level",
-      "ASA", "Abandon rate", "AHT", "First response"], report.totals.map((q) => [
-      q.queue_name, q.arrived, q.answered, q.abandoned, percent(q.service_level), duration(q.asa_s),
-      percent(q.abandon_rate), duration(q.aht_s), duration(q.avg_first_response_s),
-    ]), 1);
+    const figures = (q) => [q.arrived, q.answered, q.abandoned, percent(q.service_level), duration(q.asa_s),
+      percent(q.abandon_rate), duration(q.aht_s), duration(q.avg_first_response_s)];
+    const totals = table(channel ? `Queue totals, ${channelName(channel)}` : "Queue totals by channel",
+      [channel ? `Queue (${channelName(channel)})` : "Queue / channel", "Arrived", "Answered", "Abandoned",
+        "Service level", "ASA", "Abandon rate", "AHT", "First response"],
+      report.totals.flatMap((q) => withChannels(q.queue_name, q, figures, !channel)), 1);
     const series = chartSeries(report);
-    const shown = queueFiltered ? report.totals[0].queue_name : "all queues";
+    const shown = (queueFiltered ? report.totals[0].queue_name : "all queues")
+      + (channel ? `, ${channelName(channel)}` : "");
     const charts = el("div", { class: "rp-charts" },
       lineChart(`Arrivals ${series.per}, ${shown}`, series.labels,
         [{ name: "Arrived", values: series.arrivals }], { integer: true }),
@@ -417,9 +451,12 @@
 
   function agentSection(report, query) {
     const path = `/reports/agents?${query}&format=csv`;
+    const channel = report.channel;
     if (!report.totals.length) return section("Agents", path, empty("No agent activity in these days."));
-    const totals = table("Agent totals", ["Agent", "Answered", "Handled", "Handle time", "AHT"],
-      report.totals.map((a) => [a.agent_name, a.answered, a.handled, duration(a.handle_s), duration(a.aht_s)]), 1);
+    const figures = (a) => [a.answered, a.handled, duration(a.handle_s), duration(a.aht_s)];
+    const totals = table(channel ? `Agent totals, ${channelName(channel)}` : "Agent totals by channel",
+      [channel ? `Agent (${channelName(channel)})` : "Agent / channel", "Answered", "Handled", "Handle time", "AHT"],
+      report.totals.flatMap((a) => withChannels(a.agent_name, a, figures, !channel)), 1);
     const chart = barChart("Handled per agent", report.totals.map((a) => ({ label: a.agent_name, value: a.handled })));
     const intervals = el("details", { class: "rp-details" },
       el("summary", {}, `Every interval (${report.intervals.length})`),
