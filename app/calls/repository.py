@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.agents.models import Staff
 from app.calls.models import Call, CallStatus
-from app.interactions.counted import ACCEPTED
+from app.interactions.counted import ACCEPTED, CALL_ANSWERED
 from app.interactions.models import Interaction, InteractionEvent
 
 
@@ -57,11 +57,12 @@ async def lock_call(session: AsyncSession, interaction_id: uuid.UUID) -> Call:
 
 async def last_acceptance(
     session: AsyncSession, interaction_id: uuid.UUID
-) -> tuple[datetime, dict[str, Any]] | None:
-    """When an agent last accepted the interaction, with that event's data; None if never."""
+) -> tuple[int, datetime, dict[str, Any]] | None:
+    """The event of the interaction's latest acceptance by an agent: (id, at, data); None
+    if never accepted."""
     row = (
         await session.execute(
-            select(InteractionEvent.at, InteractionEvent.data)
+            select(InteractionEvent.id, InteractionEvent.at, InteractionEvent.data)
             .where(
                 InteractionEvent.interaction_id == interaction_id,
                 InteractionEvent.type == ACCEPTED,
@@ -70,7 +71,21 @@ async def last_acceptance(
             .limit(1)
         )
     ).first()
-    return None if row is None else (row[0], dict(row[1] or {}))
+    return None if row is None else (row[0], row[1], dict(row[2] or {}))
+
+
+async def answered_after(session: AsyncSession, interaction_id: uuid.UUID, event_id: int) -> bool:
+    """Whether the interaction's call was answered after the event `event_id`."""
+    found = await session.scalar(
+        select(InteractionEvent.id)
+        .where(
+            InteractionEvent.interaction_id == interaction_id,
+            InteractionEvent.type == CALL_ANSWERED,
+            InteractionEvent.id > event_id,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def add_event(

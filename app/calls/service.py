@@ -255,11 +255,15 @@ async def _answer_figures(
     session: AsyncSession, interaction_id: uuid.UUID, at: datetime
 ) -> dict[str, Any]:
     """The queue, agent and wait of a call answered at `at`: the wait the engine measured
-    when the agent accepted, plus the ringing until the call connected."""
+    when the agent accepted, plus the ringing until the call connected. Only the first
+    answer after an acceptance has them (the figures count it); a leg set up again with the
+    same agent has none."""
     accepted = await repository.last_acceptance(session, interaction_id)
     if accepted is None:
         return {}
-    accepted_at, data = accepted
+    event_id, accepted_at, data = accepted
+    if await repository.answered_after(session, interaction_id, event_id):
+        return {}
     ring_s = max(0.0, (at - accepted_at).total_seconds())
     figures: dict[str, Any] = {
         "queue_id": data.get("queue_id"),

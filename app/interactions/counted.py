@@ -4,7 +4,8 @@ Reports and the supervisor's live view aggregate the same rows, so both apply DE
 definitions alike. Arrivals, abandons and completions are the engine's events. The answer
 is the agent accepting (`interaction.accepted`), except for voice and video: a call is
 answered when it connects (`call.answered`, from the browsers or the telephony), and its
-wait runs until then. An accepted call that never connects is therefore not answered.
+wait runs until then. An accepted call that never connects is therefore not answered, and
+only the first connection after each acceptance counts (the one whose event has a wait).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def counted_events(*conditions: ColumnElement[bool]) -> Subquery:
     counted = or_(
         InteractionEvent.type.in_((QUEUED, ABANDONED, COMPLETED)),
         and_(InteractionEvent.type == ACCEPTED, not_(is_call)),
-        and_(InteractionEvent.type == CALL_ANSWERED, is_call),
+        and_(
+            InteractionEvent.type == CALL_ANSWERED, is_call, data["wait_s"].as_float().is_not(None)
+        ),
     )
     kind: ColumnElement[Any] = case(
         (InteractionEvent.type == CALL_ANSWERED, literal(ANSWERED)), else_=InteractionEvent.type

@@ -159,7 +159,10 @@ async def test_a_call_set_up_anew_after_it_ended_is_a_second_leg(
             await sent(desk, signal(call.id, "hangup", reason="ended"))
         read = await read_call(client, ana, call.id)
     ended = await history(app, call.id, "call.ended")
+    answered = await history(app, call.id, "call.answered")
     assert (read["legs"], read["status"], len(ended)) == (2, "ended", 2)
+    # Counted once: only the first answer after the acceptance carries the wait.
+    assert ["wait_s" in event.data for event in answered] == [True, False]
     # The talk time sums the legs: the second end's figure includes the first leg's.
     assert read["talk_s"] == pytest.approx(ended[-1].data["talk_s"])
     assert ended[-1].data["talk_s"] >= ended[0].data["talk_s"]
