@@ -77,6 +77,15 @@ class QueueView:
     available_agents: int
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelNow:
+    """One channel's share of a queue now: waiting, being offered, and the oldest in line."""
+
+    waiting: int
+    offered: int
+    oldest_queued_at: float | None
+
+
 class QueriesMixin:
     """Queries over the engine's state; they never change routing."""
 
@@ -146,6 +155,36 @@ class QueriesMixin:
             eligible_agents=len(eligible),
             available_agents=sum(a.state is AgentState.AVAILABLE for a in eligible),
         )
+
+    def queue_channels(self, queue_id: QueueId) -> dict[Channel, ChannelNow]:
+        """Per channel with anything in queue `queue_id`: waiting, offered, oldest queued_at.
+
+        The counts add up to `queue()`'s; one pass over the queue's members, so a supervisor
+        can split a queue by channel without the engine keeping more counters.
+        """
+        queue = self._queues.get(queue_id)
+        if queue is None:
+            return {}
+        waiting: dict[Channel, int] = {}
+        offered: dict[Channel, int] = {}
+        oldest: dict[Channel, float] = {}
+        for ix in queue.members:
+            channel = ix.channel
+            if ix.state is InteractionState.OFFERED:
+                offered[channel] = offered.get(channel, 0) + 1
+            else:
+                waiting[channel] = waiting.get(channel, 0) + 1
+            if channel not in oldest or ix.queued_at < oldest[channel]:
+                oldest[channel] = ix.queued_at
+        return {
+            channel: ChannelNow(
+                waiting=waiting.get(channel, 0),
+                offered=offered.get(channel, 0),
+                oldest_queued_at=oldest[channel],
+            )
+            for channel in CHANNELS
+            if channel in oldest
+        }
 
     def queue_ids(self) -> list[QueueId]:
         """Ids of every queue, implicit ones included."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from app import clock
-from app.routing.model import AgentId, InteractionId, QueueId
+from app.routing.model import AgentId, Channel, InteractionId, QueueId
+from app.routing.queries import ChannelNow
 from app.routing.stats import QueueKpis
 from app.runtime.host import QueryHandler
 from app.runtime.worker import RoutingWorker
@@ -66,7 +67,8 @@ def presence(worker: RoutingWorker, now: float, args: dict[str, Any]) -> dict[st
 
 
 def queue_stats(worker: RoutingWorker, now: float, args: dict[str, Any]) -> dict[str, Any]:
-    """Waiting and offered counts, oldest wait, able agents and metrics of every queue."""
+    """Waiting and offered counts, oldest wait, able agents and metrics of every queue, with
+    waiting, offered and oldest wait split by channel (`by_channel`)."""
     engine = worker.engine
     snapshot = engine.stats(now)
     queues = []
@@ -83,6 +85,8 @@ def queue_stats(worker: RoutingWorker, now: float, args: dict[str, Any]) -> dict
                 "available_agents": view.available_agents if view else 0,
                 "since_start": _kpis(current.totals),
                 "current_interval": _kpis(current.current_interval),
+                # Read in the same turn as the counts above, so the channels add up to them.
+                "by_channel": _by_channel(engine.queue_channels(queue_id), now),
             }
         )
     return {"at": _instant(now), "queues": queues}
@@ -128,6 +132,19 @@ def _kpis(kpis: QueueKpis) -> dict[str, Any]:
         "service_level": _round(kpis.service_level, 4),
         "abandon_rate": _round(kpis.abandon_rate, 4),
         "aht_s": _round(kpis.aht_s),
+    }
+
+
+def _by_channel(channels: dict[Channel, ChannelNow], now: float) -> dict[str, Any]:
+    return {
+        channel.value: {
+            "waiting": found.waiting,
+            "offered": found.offered,
+            "oldest_wait_s": None
+            if found.oldest_queued_at is None
+            else _round(max(0.0, now - found.oldest_queued_at)),
+        }
+        for channel, found in channels.items()
     }
 
 

@@ -3,42 +3,74 @@
 Metric definitions are DESIGN.md's, applied by `app.routing.stats` (the same code the engine
 and the simulator use): service level = answered within the threshold / (answered +
 abandoned after it); abandon rate = abandoned / (answered + abandoned); ASA = mean wait of
-answered; AHT = mean handle time (active + wrap-up) of completed.
+answered; AHT = mean handle time (active + wrap-up) of completed. The rows are
+`app.interactions.counted`'s, so a voice or video call is answered when it connects.
+Every figure is given per queue, per (queue, channel) and for the whole centre.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from app.routing.model import QueueId
+from app.interactions.counted import ABANDONED, ANSWERED, COMPLETED, QUEUED
+from app.routing.model import Channel, QueueId
 from app.routing.stats import Counts, kpis
-from app.supervisors.repository import (
-    ABANDONED,
-    ACCEPTED,
-    COMPLETED,
-    QUEUED,
-    EventTotals,
-    QueueSettings,
-)
+from app.supervisors.repository import AgentDayTotals, EventTotals, QueueSettings
 
 # Contacts waiting while no agent who could take them is available.
 NO_AGENTS = "no_agent_available"
 SERVICE_LEVEL_LOW = "service_level_below_target"
 OLDEST_WAIT_HIGH = "oldest_wait_over_limit"
 WAITING_HIGH = "waiting_over_limit"
+# Channels are listed in this order (then any unknown one, by name).
+CHANNEL_ORDER = tuple(channel.value for channel in Channel)
+
+Key = TypeVar("Key", bound=Hashable)
 
 
 def counts_by_queue(totals: Iterable[EventTotals], *, window: bool) -> dict[str, Counts]:
-    """Fold per-event-type sums into `Counts` per queue (the day's, or the window's)."""
+    """Fold per-event-type sums into `Counts` per queue, all channels together (the day's,
+    or the window's)."""
+    return _fold(totals, window, lambda row: row.queue_id)
+
+
+def counts_by_queue_channel(
+    totals: Iterable[EventTotals], *, window: bool
+) -> dict[tuple[str, str], Counts]:
+    """Fold per-event-type sums into `Counts` per (queue, channel); they add up to
+    `counts_by_queue`'s."""
+    return _fold(totals, window, lambda row: (row.queue_id, row.channel))
+
+
+def counts_by_channel(counts: Mapping[tuple[str, str], Counts]) -> dict[str, Counts]:
+    """Per-(queue, channel) counts summed over the queues: the whole centre per channel."""
     found: dict[str, Counts] = {}
+    for (_, channel), part in counts.items():
+        found.setdefault(channel, Counts()).add(part)
+    return found
+
+
+def sum_counts(counts: Iterable[Counts]) -> Counts:
+    """The sum of `counts` (within/after were judged against each queue's own threshold, so
+    a sum over queues is still DESIGN.md's service level)."""
+    total = Counts()
+    for part in counts:
+        total.add(part)
+    return total
+
+
+def _fold(
+    totals: Iterable[EventTotals], window: bool, key: Callable[[EventTotals], Key]
+) -> dict[Key, Counts]:
+    found: dict[Key, Counts] = {}
     for row in totals:
         count, wait_s, within, after, handle_s = row.window if window else row.day
-        counts = found.setdefault(row.queue_id, Counts())
+        counts = found.setdefault(key(row), Counts())
         if row.type == QUEUED:
             counts.arrived += count
-        elif row.type == ACCEPTED:
+        elif row.type == ANSWERED:
             counts.answered += count
             counts.answered_wait_s += wait_s
             counts.answered_within += within
@@ -65,6 +97,118 @@ def period_figures(queue_id: str, counts: Counts | None) -> dict[str, Any]:
         "abandon_rate": _round(figures.abandon_rate, 4),
         "aht_s": _round(figures.aht_s, 1),
     }
+
+
+def channel_split(
+    queue_id: str,
+    now: Mapping[str, Mapping[str, Any]],
+    day: Mapping[str, Counts],
+    window: Mapping[str, Counts],
+) -> dict[str, dict[str, Any]]:
+    """`by_channel` of a queue (or of the centre): per channel with anything waiting or
+    offered now (`now`: the engine's waiting, offered and oldest wait per channel) or any
+    activity today or in the window, those figures and the period figures."""
+    shown = [
+        channel
+        for channel in _ordered({*now, *day, *window})
+        if channel in now or _active(day.get(channel)) or _active(window.get(channel))
+    ]
+    split: dict[str, dict[str, Any]] = {}
+    for channel in shown:
+        current = now.get(channel, {})
+        split[channel] = {
+            "waiting": int(current.get("waiting", 0)),
+            "offering": int(current.get("offered", 0)),
+            "oldest_wait_s": current.get("oldest_wait_s"),
+            "today": period_figures(queue_id, day.get(channel)),
+            "last_30_min": period_figures(queue_id, window.get(channel)),
+        }
+    return split
+
+
+def by_queue(counts: Mapping[tuple[str, str], Counts]) -> dict[str, dict[str, Counts]]:
+    """Per-(queue, channel) counts regrouped per queue, then channel."""
+    found: dict[str, dict[str, Counts]] = {}
+    for (queue_id, channel), part in counts.items():
+        found.setdefault(queue_id, {})[channel] = part
+    return found
+
+
+def centre_totals(
+    queues: Sequence[Mapping[str, Any]],
+    day: Mapping[tuple[str, str], Counts],
+    window: Mapping[tuple[str, str], Counts],
+) -> dict[str, Any]:
+    """The whole centre: the queues' counts now summed (oldest wait: the longest), and the
+    day's and the window's figures over every queue counted, in all and by channel."""
+    now: dict[str, dict[str, Any]] = {}
+    for queue in queues:
+        for channel, part in queue.get("by_channel", {}).items():
+            merged = now.setdefault(channel, {"waiting": 0, "offered": 0, "oldest_wait_s": None})
+            merged["waiting"] += part["waiting"]
+            merged["offered"] += part["offering"]
+            merged["oldest_wait_s"] = _longest(merged["oldest_wait_s"], part["oldest_wait_s"])
+    oldest: float | None = None
+    for queue in queues:
+        oldest = _longest(oldest, queue["oldest_wait_s"])
+    day_by_channel = counts_by_channel(day)
+    window_by_channel = counts_by_channel(window)
+    return {
+        "waiting": sum(int(queue["waiting"]) for queue in queues),
+        "offering": sum(int(queue["offering"]) for queue in queues),
+        "oldest_wait_s": oldest,
+        "today": period_figures("", sum_counts(day_by_channel.values())),
+        "last_30_min": period_figures("", sum_counts(window_by_channel.values())),
+        "by_channel": channel_split("", now, day_by_channel, window_by_channel),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDay:
+    """One agent's day so far: completions and their handle time, and completions per channel."""
+
+    completed: int
+    handle_s: float
+    by_channel: dict[str, int]
+
+
+def agent_days(rows: Iterable[AgentDayTotals]) -> dict[str, AgentDay]:
+    """Fold per-(agent, channel) completions into each agent's day."""
+    completed: dict[str, int] = {}
+    handle_s: dict[str, float] = {}
+    by_channel: dict[str, dict[str, int]] = {}
+    for row in rows:
+        completed[row.agent_id] = completed.get(row.agent_id, 0) + row.completed
+        handle_s[row.agent_id] = handle_s.get(row.agent_id, 0.0) + row.handle_s
+        channels = by_channel.setdefault(row.agent_id, {})
+        channels[row.channel] = channels.get(row.channel, 0) + row.completed
+    return {
+        agent_id: AgentDay(
+            completed=count,
+            handle_s=handle_s[agent_id],
+            by_channel={
+                channel: by_channel[agent_id][channel] for channel in _ordered(by_channel[agent_id])
+            },
+        )
+        for agent_id, count in completed.items()
+    }
+
+
+def _active(counts: Counts | None) -> bool:
+    return counts is not None and (
+        counts.arrived + counts.answered + counts.abandoned + counts.completed > 0
+    )
+
+
+def _ordered(channels: Collection[str]) -> list[str]:
+    known = [channel for channel in CHANNEL_ORDER if channel in channels]
+    return known + sorted(set(channels) - set(CHANNEL_ORDER))
+
+
+def _longest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else max(a, b)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,18 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Staff, StaffRole
 from app.api.pagination import PageParams, paginate
+from app.interactions.counted import COMPLETED, counted_events
 from app.interactions.models import InteractionEvent
 from app.queues.models import Queue
 from app.runtime.models import AgentPresence
 from app.supervisors.models import AuditEntry, QueueAlertRule
 from app.webhooks.models import WebhookDelivery
-
-QUEUED = "interaction.queued"
-ACCEPTED = "interaction.accepted"
-ABANDONED = "interaction.abandoned"
-COMPLETED = "interaction.completed"
-COUNTED_EVENTS = (QUEUED, ACCEPTED, ABANDONED, COMPLETED)
-
 
 # --- audit log -------------------------------------------------------------------------------
 
@@ -129,10 +123,13 @@ async def list_alert_rules(session: AsyncSession) -> list[tuple[Queue, QueueAler
 
 @dataclass(frozen=True, slots=True)
 class EventTotals:
-    """Sums over one event type in one queue, over the day and over the rolling window."""
+    """Sums over one kind of counted event in one queue and channel, over the day and over
+    the rolling window: (count, sum of waits, answered within / abandoned after the queue's
+    threshold, sum of handle times)."""
 
     type: str
     queue_id: str
+    channel: str
     day: tuple[int, float, int, int, float]
     window: tuple[int, float, int, int, float]
 
@@ -145,16 +142,18 @@ async def event_totals(
     thresholds_s: Mapping[str, float],
     default_threshold_s: float,
 ) -> list[EventTotals]:
-    """Per event type and queue: (count, sum of waits, answered within / abandoned after the
-    queue's threshold, sum of handle times) since `day_start` and since `window_start`.
+    """Per counted event kind, queue and channel: the sums of `EventTotals` since `day_start`
+    and since `window_start`.
 
-    One aggregate over the routing history (answers and abandons counted where and when they
-    happened, with the wait the engine measured), so transfers count like the engine does.
+    One aggregate over the routing history as figures count it (`counted_events`: answers and
+    abandons counted where and when they happened, with the wait measured then; a call is
+    answered when it connects), so transfers count like the engine does and the live view
+    agrees with the reports.
     """
-    data = InteractionEvent.data
-    queue_id = data["queue_id"].as_string()
-    wait_s = data["wait_s"].as_float()
-    handle_s = data["handle_s"].as_float()
+    rows_of = counted_events(InteractionEvent.at >= min(day_start, window_start))
+    queue_id = rows_of.c.queue_id
+    wait_s = rows_of.c.wait_s
+    handle_s = rows_of.c.handle_s
     threshold: ColumnElement[Any] = (
         case(dict(thresholds_s), value=queue_id, else_=literal(default_threshold_s))
         if thresholds_s
@@ -164,7 +163,7 @@ async def event_totals(
     after = wait_s > threshold
     columns: list[ColumnElement[Any]] = []
     for label, since in (("day", day_start), ("window", window_start)):
-        inside = InteractionEvent.at >= since
+        inside = rows_of.c.at >= since
         columns += [
             func.sum(case((inside, 1), else_=0)).label(f"{label}_count"),
             func.sum(case((inside, wait_s), else_=0.0)).label(f"{label}_wait"),
@@ -172,25 +171,26 @@ async def event_totals(
             func.sum(case((and_(inside, after), 1), else_=0)).label(f"{label}_after"),
             func.sum(case((inside, handle_s), else_=0.0)).label(f"{label}_handle"),
         ]
-    statement = (
-        select(InteractionEvent.type, queue_id.label("queue_id"), *columns)
-        .where(
-            InteractionEvent.at >= min(day_start, window_start),
-            InteractionEvent.type.in_(COUNTED_EVENTS),
-        )
-        .group_by(InteractionEvent.type, queue_id)
+    statement = select(rows_of.c.kind, queue_id, rows_of.c.channel, *columns).group_by(
+        rows_of.c.kind, queue_id, rows_of.c.channel
     )
     rows = await session.execute(statement)
     return [
         EventTotals(
             type=str(row[0]),
             queue_id=str(row[1]),
-            day=_sums(row[2:7]),
-            window=_sums(row[7:12]),
+            channel=_channel(row[2]),
+            day=_sums(row[3:8]),
+            window=_sums(row[8:13]),
         )
         for row in rows
         if row[1] is not None
     ]
+
+
+def _channel(value: Any) -> str:
+    # The ORM hands back the enum; a bare string where the column is read as text.
+    return str(getattr(value, "value", value))
 
 
 def _sums(values: Any) -> tuple[int, float, int, int, float]:
@@ -204,17 +204,34 @@ def _sums(values: Any) -> tuple[int, float, int, int, float]:
     )
 
 
-async def agent_day_totals(
-    session: AsyncSession, *, day_start: datetime
-) -> dict[str, tuple[int, float]]:
-    """Per agent: (interactions completed, sum of their handle times) since `day_start`."""
-    agent_id = InteractionEvent.data["agent_id"].as_string()
+@dataclass(frozen=True, slots=True)
+class AgentDayTotals:
+    """One agent's completions on one channel since the start of the day."""
+
+    agent_id: str
+    channel: str
+    completed: int
+    handle_s: float
+
+
+async def agent_day_totals(session: AsyncSession, *, day_start: datetime) -> list[AgentDayTotals]:
+    """Per agent and channel: interactions completed since `day_start` and their handle time."""
+    rows_of = counted_events(InteractionEvent.at >= day_start, InteractionEvent.type == COMPLETED)
     rows = await session.execute(
-        select(agent_id, func.count(), func.sum(InteractionEvent.data["handle_s"].as_float()))
-        .where(InteractionEvent.at >= day_start, InteractionEvent.type == COMPLETED)
-        .group_by(agent_id)
+        select(
+            rows_of.c.agent_id, rows_of.c.channel, func.count(), func.sum(rows_of.c.handle_s)
+        ).group_by(rows_of.c.agent_id, rows_of.c.channel)
     )
-    return {str(row[0]): (int(row[1]), float(row[2] or 0.0)) for row in rows if row[0] is not None}
+    return [
+        AgentDayTotals(
+            agent_id=str(agent_id),
+            channel=_channel(channel),
+            completed=int(count),
+            handle_s=float(handle or 0.0),
+        )
+        for agent_id, channel, count, handle in rows
+        if agent_id is not None
+    ]
 
 
 async def presence_since(session: AsyncSession) -> dict[str, datetime]:

@@ -3,7 +3,8 @@
 Counts now (waiting, oldest wait, agents and their load) come from the routing engine on
 every build. The day's and the rolling window's figures come from the database, by two
 aggregate queries re-run at most every `FIGURES_EVERY_S` seconds, so many builds a minute
-cost the database little.
+cost the database little. Each queue, and the centre as a whole (`totals`), is also split
+by channel (`by_channel`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ class _Stored:
     settings: dict[str, QueueSettings] = field(default_factory=dict)
     day: dict[str, Counts] = field(default_factory=dict)
     window: dict[str, Counts] = field(default_factory=dict)
-    agents_day: dict[str, tuple[int, float]] = field(default_factory=dict)
+    day_by_channel: dict[tuple[str, str], Counts] = field(default_factory=dict)
+    window_by_channel: dict[tuple[str, str], Counts] = field(default_factory=dict)
+    # The same, per queue then channel, for the queues' splits.
+    day_channels: dict[str, dict[str, Counts]] = field(default_factory=dict)
+    window_channels: dict[str, dict[str, Counts]] = field(default_factory=dict)
+    agents_day: dict[str, figures.AgentDay] = field(default_factory=dict)
     capacities: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -76,6 +82,9 @@ class SnapshotBuilder:
             "queues": queues,
             "agents": agents,
             "agents_by_state": agent_now["agents_by_state"],
+            "totals": figures.centre_totals(
+                queues, stored.day_by_channel, stored.window_by_channel
+            ),
             "alerts": self._alerts(queues, stored),
         }
 
@@ -93,14 +102,22 @@ class SnapshotBuilder:
                 thresholds_s={key: value.threshold_s for key, value in settings.items()},
                 default_threshold_s=DEFAULT_THRESHOLD_S,
             )
-            agents_day = await repository.agent_day_totals(session, day_start=day_start)
+            agents_day = figures.agent_days(
+                await repository.agent_day_totals(session, day_start=day_start)
+            )
             capacities = await repository.agent_capacities(session)
+        day_by_channel = figures.counts_by_queue_channel(totals, window=False)
+        window_by_channel = figures.counts_by_queue_channel(totals, window=True)
         self._stored = _Stored(
             read_at=now,
             day_start=day_start,
             settings=settings,
             day=figures.counts_by_queue(totals, window=False),
             window=figures.counts_by_queue(totals, window=True),
+            day_by_channel=day_by_channel,
+            window_by_channel=window_by_channel,
+            day_channels=figures.by_queue(day_by_channel),
+            window_channels=figures.by_queue(window_by_channel),
             agents_day=agents_day,
             capacities=capacities,
         )
@@ -125,6 +142,12 @@ class SnapshotBuilder:
             "service_level_threshold_s": settings.threshold_s if settings else DEFAULT_THRESHOLD_S,
             "today": figures.period_figures(queue_id, stored.day.get(queue_id)),
             "last_30_min": figures.period_figures(queue_id, stored.window.get(queue_id)),
+            "by_channel": figures.channel_split(
+                queue_id,
+                row.get("by_channel", {}),
+                stored.day_channels.get(queue_id, {}),
+                stored.window_channels.get(queue_id, {}),
+            ),
             "alert_limits": {
                 "min_service_level": limits.min_service_level,
                 "max_oldest_wait_s": limits.max_oldest_wait_s,
@@ -136,7 +159,8 @@ class SnapshotBuilder:
         self, row: dict[str, Any], stored: _Stored, since: dict[str, datetime]
     ) -> dict[str, Any]:
         agent_id = str(row["agent_id"])
-        handled, handle_s = stored.agents_day.get(agent_id, (0, 0.0))
+        day = stored.agents_day.get(agent_id)
+        handled, handle_s = (day.completed, day.handle_s) if day else (0, 0.0)
         changed = since.get(agent_id)
         return {
             "agent_id": agent_id,
@@ -148,6 +172,7 @@ class SnapshotBuilder:
             "capacity": stored.capacities.get(agent_id, {}),
             "interactions": row["interactions"],
             "handled_today": handled,
+            "handled_today_by_channel": day.by_channel if day else {},
             "aht_today_s": round(handle_s / handled, 1) if handled else None,
         }
 

@@ -33,14 +33,17 @@ async def agent_caller(staff_caller: CallerFactory) -> Caller:
 
 @pytest.fixture
 def stored_event(app: FastAPI) -> EventMaker:
-    """``await stored_event(type, queue_id, at, interaction_id=None, **data)``: one row of
-    routing history as the writer stores it (its interaction row made when new)."""
+    """``await stored_event(type, queue_id, at, interaction_id=None, channel=CHAT, **data)``:
+    one row of routing history as the writer stores it (its interaction row made when new,
+    on `channel`)."""
 
     async def make(
         kind: str,
         queue_id: uuid.UUID,
         at: datetime,
         interaction_id: uuid.UUID | None = None,
+        *,
+        channel: Channel = Channel.CHAT,
         **data: Any,
     ) -> uuid.UUID:
         async with resources_of(app).sessions() as session, session.begin():
@@ -49,7 +52,7 @@ def stored_event(app: FastAPI) -> EventMaker:
                 session.add(
                     Interaction(
                         id=interaction_id,
-                        channel=Channel.CHAT,
+                        channel=channel,
                         state=InteractionState.COMPLETED,
                         queue_id=queue_id,
                         created_at=at,

@@ -24,7 +24,17 @@
     wrap_up: "Wrap-up", completed: "Completed", abandoned: "Abandoned",
     cancelled: "Cancelled", transferred: "Transferred" };
   const CHANNEL_LABELS = { chat: "Chat", voice: "Phone", video: "Video", email: "Email",
-    sms: "Text", postal: "Mail", walk_in: "Walk-in" };
+    sms: "Text", postal_mail: "Mail", walk_in: "Walk-in" };
+  // The call section of the reading panel (GET /interactions/{id}/call).
+  const CALL_REFRESH_MS = 5000;
+  const CALL_CHANNELS = ["voice", "video"];
+  // Chats can be upgraded to a call, so their panel asks too; other channels never have one.
+  const MAY_HAVE_CALL = ["chat", "voice", "video"];
+  const CALL_STATUS = { ringing: "Ringing", connected: "Connected", held: "On hold", ended: "Ended" };
+  const PARTIES = { customer: "Customer", agent: "Agent", system: "The system" };
+  // Quality bands (ITU-T G.114 and common VoIP practice): good below all three, poor past any.
+  const GOOD = { rtt_ms: 150, jitter_ms: 30, loss_pct: 1 };
+  const POOR = { rtt_ms: 400, jitter_ms: 100, loss_pct: 5 };
   const STATE_CHOICES = [
     ["available", "Available"], ["busy:break", "Busy: break"],
     ["busy:meeting", "Busy: meeting"], ["busy:training", "Busy: training"],
@@ -208,6 +218,7 @@
   function signOut(message) {
     const refresh = session.refresh;
     socket.wanted = false;
+    stopCall();
     if (socket.ws) socket.ws.close(1000);
     if (refresh) request("POST", "/auth/logout", { refresh_token: refresh }, { auth: false }).catch(() => {});
     clearSession();
@@ -305,7 +316,7 @@
   // ---------------------------------------------------------------- snapshot rendering
 
   const view = { snapshot: null, skewMs: 0, history: [], alertKeys: new Set(), queues: [],
-    queueKey: null, items: null };
+    queueKey: null, items: null, channel: "" };
 
   function mergeHistory(history) {
     if (!history || !Array.isArray(history.points)) return;
@@ -332,6 +343,7 @@
     remember(snapshot);
     $("#updated").textContent = `Updated ${clockTime(snapshot.at)}`;
     renderAlerts(snapshot.alerts);
+    renderCentre(snapshot.totals);
     renderQueues(snapshot.queues);
     renderAgents(snapshot.agents, snapshot.agents_by_state);
     syncQueueChoices(snapshot.queues);
@@ -361,24 +373,35 @@
     return el("div", { class: `figure ${extra || ""}` }, el("dt", { text: label }), el("dd", { text: value }));
   }
 
+  // A channel no one used: what `by_channel` would hold for it.
+  const QUIET_PERIOD = { arrived: 0, answered: 0, abandoned: 0, completed: 0, asa_s: null,
+    service_level: null, abandon_rate: null, aht_s: null };
+  const QUIET_CHANNEL = { waiting: 0, offering: 0, oldest_wait_s: null,
+    today: QUIET_PERIOD, last_30_min: QUIET_PERIOD };
+
   function queueTile(queue, alerted) {
-    const recent = queue.last_30_min;
-    const today = queue.today;
+    // With a channel chosen, every figure but the agents and the sparklines is that channel's.
+    const channel = view.channel;
+    const shown = channel ? ((queue.by_channel || {})[channel] || QUIET_CHANNEL) : queue;
+    const recent = shown.last_30_min;
+    const today = shown.today;
     const target = queue.service_level_target;
     const level = recent.service_level !== null ? recent.service_level : today.service_level;
     const below = level !== null && level < queue.alert_limits.min_service_level;
     const points = view.history.map((point) => point.queues[queue.queue_id] || null);
+    const whole = channel ? " (all channels)" : "";
     return el("article", { class: `tile${alerted ? " alerted" : ""}`, "data-queue-id": queue.queue_id,
-      "aria-labelledby": `queue-${queue.queue_id}` },
-    el("h3", { id: `queue-${queue.queue_id}`, text: queue.name }),
+      "data-channel": channel || null, "aria-labelledby": `queue-${queue.queue_id}` },
+    el("h3", { id: `queue-${queue.queue_id}` }, queue.name,
+      channel ? el("span", { class: "channel-tag", text: ` · ${channelName(channel)}` }) : null),
     el("dl", { class: "headline" },
-      figure("Waiting", String(queue.waiting), "waiting"),
-      figure("Oldest wait", duration(queue.oldest_wait_s),
-        queue.oldest_wait_s > queue.alert_limits.max_oldest_wait_s ? "bad" : ""),
+      figure("Waiting", String(shown.waiting), "waiting"),
+      figure("Oldest wait", duration(shown.oldest_wait_s),
+        shown.oldest_wait_s > queue.alert_limits.max_oldest_wait_s ? "bad" : ""),
       figure("Service level (30 min)", percent(recent.service_level), below ? "bad" : ""),
       figure("Target", `${percent(target)} in ${duration(queue.service_level_threshold_s)}`)),
-    sparkline(points.map((p) => (p ? p.waiting : null)), "Waiting, last hour", null),
-    sparkline(points.map((p) => (p ? p.service_level : null)), "Service level, last hour", 1, target),
+    sparkline(points.map((p) => (p ? p.waiting : null)), `Waiting${whole}, last hour`, null),
+    sparkline(points.map((p) => (p ? p.service_level : null)), `Service level${whole}, last hour`, 1, target),
     el("dl", { class: "details" },
       figure("Service level today", percent(today.service_level)),
       figure("ASA", duration(recent.asa_s !== null ? recent.asa_s : today.asa_s)),
@@ -387,7 +410,68 @@
       figure("Arrived today", String(today.arrived)),
       figure("Answered", String(today.answered)),
       figure("Abandoned today", String(today.abandoned)),
-      figure("Agents available", `${queue.available_agents} of ${queue.eligible_agents}`)));
+      figure(`Agents available${whole}`, `${queue.available_agents} of ${queue.eligible_agents}`)),
+    channel ? null : channelTable(queue.by_channel, `${queue.name} by channel`, false));
+  }
+
+  function channelName(channel) {
+    return CHANNEL_LABELS[channel] || String(channel).replace(/_/g, " ");
+  }
+
+  /** A table of `byChannel` (a snapshot's `by_channel`), one row per channel: now and the
+   * last 30 minutes; `full` adds offers and the day's figures (room for them in the centre's
+   * table, not in a tile's, whose channel selector shows them instead). */
+  function channelTable(byChannel, caption, full) {
+    const channels = Object.entries(byChannel || {});
+    if (!channels.length) return null;
+    const heads = [["Channel"], ["Waiting"], ["Oldest", "Oldest wait"], ["SL 30 min", "Service level, last 30 minutes"]];
+    if (full) {
+      heads.push(["Offered now"], ["SL today", "Service level today"], ["ASA today", "Average speed of answer today"],
+        ["Answered today"], ["Abandoned today"], ["AHT today", "Average handle time today"]);
+    }
+    const rows = channels.map(([channel, part]) => {
+      const cells = [
+        el("th", { scope: "row", text: channelName(channel) }),
+        el("td", { class: "num", text: String(part.waiting) }),
+        el("td", { class: "num", text: duration(part.oldest_wait_s) }),
+        el("td", { class: "num", text: percent(part.last_30_min.service_level) }),
+      ];
+      if (full) {
+        cells.push(
+          el("td", { class: "num", text: String(part.offering) }),
+          el("td", { class: "num", text: percent(part.today.service_level) }),
+          el("td", { class: "num", text: duration(part.today.asa_s) }),
+          el("td", { class: "num", text: String(part.today.answered) }),
+          el("td", { class: "num", text: String(part.today.abandoned) }),
+          el("td", { class: "num", text: duration(part.today.aht_s) }));
+      }
+      return el("tr", { "data-channel": channel }, ...cells);
+    });
+    // Short headings keep a tile narrow; `abbr` is what a screen reader says in their place.
+    const headCells = heads.map(([text, spoken], index) => el("th", { scope: "col", text,
+      class: index ? "num" : null, abbr: spoken || null, title: spoken || null }));
+    return el("div", { class: "table-wrap" },
+      el("table", { class: `channel-split${full ? " full" : ""}` },
+        el("caption", { class: "split-caption", text: caption }),
+        el("thead", {}, el("tr", {}, ...headCells)),
+        el("tbody", {}, ...rows)));
+  }
+
+  function renderCentre(totals) {
+    const box = $("#centre-totals");
+    if (!totals) { box.replaceChildren(); return; }
+    const recent = totals.last_30_min;
+    const today = totals.today;
+    box.replaceChildren(
+      el("h3", { id: "centre-title", text: "All queues" }),
+      el("dl", { class: "headline" },
+        figure("Waiting", String(totals.waiting)),
+        figure("Oldest wait", duration(totals.oldest_wait_s)),
+        figure("Service level (30 min)", percent(recent.service_level)),
+        figure("Service level today", percent(today.service_level)),
+        figure("Arrived today", String(today.arrived)),
+        figure("Answered today", String(today.answered))),
+      channelTable(totals.by_channel, "By channel: now, the last 30 minutes and today", true));
   }
 
   /** An SVG polyline of `values` (nulls are gaps), scaled to `max` (or the largest value). */
@@ -447,6 +531,13 @@
     return parts.length ? parts.join(", ") : "–";
   }
 
+  function handledText(agent) {
+    const parts = Object.entries(agent.handled_today_by_channel || {});
+    // One channel says nothing the total does not.
+    if (parts.length < 2) return String(agent.handled_today);
+    return `${agent.handled_today} (${parts.map(([channel, count]) => `${channelName(channel)} ${count}`).join(", ")})`;
+  }
+
   function sinceSeconds(iso) {
     const at = Date.parse(iso);
     if (Number.isNaN(at)) return null;
@@ -499,7 +590,7 @@
     state.dataset.state = agent.state;
     $(".since", row).textContent = duration(sinceSeconds(agent.state_since));
     $(".load", row).textContent = loadText(agent);
-    $(".handled", row).textContent = String(agent.handled_today);
+    $(".handled", row).textContent = handledText(agent);
     $(".aht", row).textContent = duration(agent.aht_today_s);
   }
 
@@ -643,12 +734,14 @@
 
   // ---------------------------------------------------------------- silent reading and whispers
 
-  const monitor = { id: null, seqs: new Set() };
+  const monitor = { id: null, seqs: new Set(), channel: null };
 
   function startMonitor(item) {
     if (monitor.id && monitor.id !== item.id) send({ type: "unmonitor", interaction_id: monitor.id });
     monitor.id = item.id;
     monitor.seqs = new Set();
+    monitor.channel = item.channel;
+    startCall(item.id, item.channel);
     $("#monitor-messages").replaceChildren();
     $("#monitor-meta").textContent = `${item.customer_name || "Customer"} · ${INTERACTION_STATES[item.state] || item.state}`;
     showError($("#whisper-error"), null);
@@ -661,6 +754,10 @@
     if (frame.interaction_id !== monitor.id) return;
     const customer = (frame.customer && frame.customer.name) || "Customer";
     $("#monitor-meta").textContent = `${customer} · ${INTERACTION_STATES[frame.state] || frame.state} · ${CHANNEL_LABELS[frame.channel] || frame.channel}`;
+    if (frame.channel && frame.channel !== monitor.channel) {
+      monitor.channel = frame.channel;
+      startCall(monitor.id, frame.channel);
+    }
   }
 
   function onMonitorEvent(frame) {
@@ -701,7 +798,128 @@
   function stopMonitor() {
     if (monitor.id) send({ type: "unmonitor", interaction_id: monitor.id });
     monitor.id = null;
+    stopCall();
     show($("#monitor"), false);
+  }
+
+  // ---------------------------------------------------------------- the call of the interaction read
+
+  const call = { id: null, timer: null, generation: 0, status: null };
+
+  function startCall(interactionId, channel) {
+    stopCall();
+    if (!MAY_HAVE_CALL.includes(channel)) return;
+    call.id = interactionId;
+    call.generation += 1;
+    if (CALL_CHANNELS.includes(channel)) {
+      // A phone or video interaction has a call section from the start, even before it rings.
+      $("#call-body").replaceChildren(el("p", { class: "empty", text: "Loading the call…" }));
+      show($("#monitor-call"), true);
+    }
+    loadCall(call.generation, channel);
+  }
+
+  function stopCall() {
+    window.clearTimeout(call.timer);
+    call.timer = null;
+    call.id = null;
+    call.status = null;
+    call.generation += 1;
+    show($("#monitor-call"), false);
+    $("#call-body").replaceChildren();
+  }
+
+  async function loadCall(generation, channel) {
+    const interactionId = call.id;
+    if (!interactionId) return;
+    let found = null;
+    let failure = null;
+    try {
+      found = await request("GET", `/interactions/${interactionId}/call`);
+    } catch (error) {
+      failure = error;
+    }
+    // The panel was closed or moved to another interaction while this was on its way.
+    if (generation !== call.generation) return;
+    if (found) {
+      renderCall(found);
+    } else if (!failure || failure.status === 404 || failure.status === 409) {
+      // No call (yet): a chat shows nothing, a phone or video interaction says so.
+      if (CALL_CHANNELS.includes(channel)) {
+        $("#call-body").replaceChildren(el("p", { class: "empty", text: "The call has not started yet." }));
+      } else {
+        show($("#monitor-call"), false);
+      }
+    } else {
+      // Not an alert: it would be read out again every refresh.
+      $("#call-body").replaceChildren(el("p", { class: "error",
+        text: failure.status === 0 ? "The server cannot be reached. Check your connection." : failure.message }));
+      show($("#monitor-call"), true);
+    }
+    call.timer = window.setTimeout(() => loadCall(generation, channel), CALL_REFRESH_MS);
+  }
+
+  /** good, fair or poor from the worst of the figures a side reported (null: none). */
+  function qualityRating(side) {
+    const keys = ["rtt_ms", "jitter_ms", "loss_pct"].filter((key) => side[key] !== null && side[key] !== undefined);
+    if (!keys.length) return null;
+    if (keys.some((key) => side[key] > POOR[key])) return "poor";
+    if (keys.every((key) => side[key] < GOOD[key])) return "good";
+    return "fair";
+  }
+
+  function measure(value, unit, digits) {
+    return value === null || value === undefined ? "–" : `${Number(value).toFixed(digits)} ${unit}`;
+  }
+
+  function holdText(found) {
+    let seconds = found.hold_s || 0;
+    const since = found.held_since ? sinceSeconds(found.held_since) : null;
+    if (since !== null) seconds += since;
+    return duration(seconds);
+  }
+
+  function talkText(found) {
+    if (found.talk_s !== null && found.talk_s !== undefined) return duration(found.talk_s);
+    if (found.connected_at) return `In progress since ${clockTime(found.connected_at)}`;
+    return "–";
+  }
+
+  function renderCall(found) {
+    const status = CALL_STATUS[found.status] || found.status;
+    if (call.status && call.status !== found.status) announce(`Call ${status.toLowerCase()}.`);
+    call.status = found.status;
+    const figures = el("dl", { class: "call-figures" },
+      figure("Status", found.held_since ? `${status} since ${clockTime(found.held_since)}` : status, "call-status"),
+      figure("Talk time", talkText(found), "call-talk"),
+      figure("Hold time", holdText(found), "call-hold"),
+      figure("Holds", String(found.hold_count || 0), "call-holds"),
+      figure("Ended by", found.ended_by ? (PARTIES[found.ended_by] || found.ended_by) : "–", "call-ended-by"),
+      found.legs > 1 ? figure("Legs", String(found.legs), "call-legs") : null);
+    const quality = found.quality || {};
+    const rows = [["customer", "Customer"], ["agent", "Agent"]].map(([side, label]) => {
+      const got = quality[side];
+      if (!got) {
+        return el("tr", { "data-side": side }, el("th", { scope: "row", text: label }),
+          el("td", { colspan: "4", class: "empty", text: "No report yet" }));
+      }
+      const rating = qualityRating(got);
+      return el("tr", { "data-side": side, "data-rating": rating || "" },
+        el("th", { scope: "row", text: label }),
+        el("td", { class: "num", text: measure(got.rtt_ms, "ms", 0) }),
+        el("td", { class: "num", text: measure(got.jitter_ms, "ms", 0) }),
+        el("td", { class: "num", text: measure(got.loss_pct, "%", 1).replace(" %", "%") }),
+        el("td", { class: `rating${rating ? ` rating-${rating}` : ""}`,
+          text: rating ? `${rating[0].toUpperCase()}${rating.slice(1)}` : "–",
+          title: got.at ? `${got.samples} readings, last at ${clockTime(got.at)}` : null }));
+    });
+    const table = el("table", { class: "board call-quality" },
+      el("caption", { text: "Quality by side (good: round trip under 150 ms, jitter under 30 ms and loss under 1%; poor: over 400 ms, 100 ms or 5%)" }),
+      el("thead", {}, el("tr", {}, ...["Side", "Round trip", "Jitter", "Packet loss", "Rating"]
+        .map((head, index) => el("th", { scope: "col", text: head, class: index && index < 4 ? "num" : null })))),
+      el("tbody", {}, ...rows));
+    $("#call-body").replaceChildren(figures, el("div", { class: "table-wrap" }, table));
+    show($("#monitor-call"), true);
   }
 
   // ---------------------------------------------------------------- start
@@ -712,6 +930,10 @@
     $("#filters").addEventListener("submit", (event) => { event.preventDefault(); loadInteractions(); });
     $("#whisper-form").addEventListener("submit", sendWhisper);
     $("#monitor-close").addEventListener("click", stopMonitor);
+    $("#queue-channel").addEventListener("change", (event) => {
+      view.channel = event.target.value;
+      if (view.snapshot) renderQueues(view.snapshot.queues);
+    });
     $("#move-form").addEventListener("submit", submitMove);
     $("#move-cancel").addEventListener("click", () => $("#move-dialog").close());
     window.setInterval(tickTimes, 1000);
