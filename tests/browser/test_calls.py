@@ -19,7 +19,7 @@ import contextlib
 import re
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
 CLAIMANT = "Rosa Díaz"
 FIRST_MESSAGE = "Please call me about my weekly certification."
 CONNECT_TIMEOUT_MS = 20_000
+BACK_IN_LINE = "You are back in line: the call will start again when the next specialist answers."
 
 # Runs inside the new network namespace: loopback up, the forwarder, then Chromium (with
 # Playwright's pipe, file descriptors 3 and 4).
@@ -174,6 +175,11 @@ class Caller:
     def messages(self, text: str) -> Locator:
         return self.page.locator("#messages li.msg").filter(has_text=text)
 
+    async def interaction_id(self) -> str:
+        """The id of the claimant's interaction (the page keeps it in sessionStorage)."""
+        stored = await self.page.evaluate("JSON.parse(sessionStorage.getItem('switchboard.chat'))")
+        return str(stored["interaction_id"])
+
 
 async def _forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
@@ -186,16 +192,31 @@ async def _forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
         writer.close()
 
 
-async def _to_server(port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """One connection from the namespace's forwarder, carried on to the server."""
+async def _to_server(
+    port: int,
+    running: set[asyncio.Task[Any]],
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+) -> None:
+    """One connection from the namespace's forwarder, carried on to the server.
+
+    The task stays in `running` until it ends: asyncio keeps only a weak hold on it, and a
+    half-closed connection's task collected while it waits would leave its sockets unclosed
+    (a ResourceWarning, an error under -W error, in whichever test runs then)."""
+    task = asyncio.current_task()
+    assert task is not None
+    running.add(task)
+    up_writer: asyncio.StreamWriter | None = None
     try:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.gather(_forward(reader, up_writer), _forward(up_reader, writer))
     except OSError:
-        writer.close()
-        return
-    await asyncio.gather(_forward(reader, up_writer), _forward(up_reader, writer))
-    for end in (writer, up_writer):
-        end.close()
+        pass
+    finally:
+        running.discard(task)
+        for end in (writer, up_writer):
+            if end is not None:
+                end.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="package")
@@ -218,8 +239,9 @@ async def loopback_browser(
         encoding="utf-8",
     )
     wrapper.chmod(0o755)
+    running: set[asyncio.Task[Any]] = set()
     forwarder = await asyncio.start_unix_server(
-        lambda r, w: _to_server(shared_server.port, r, w), path=str(unix_path)
+        lambda r, w: _to_server(shared_server.port, running, r, w), path=str(unix_path)
     )
     chromium = await browser.browser_type.launch(
         executable_path=str(wrapper), args=CHROMIUM_ARGS, headless=True
@@ -229,6 +251,9 @@ async def loopback_browser(
     finally:
         await chromium.close()
         forwarder.close()
+        for task in list(running):
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(forwarder.wait_closed(), 5)
 
@@ -280,13 +305,18 @@ async def script_errors() -> AsyncIterator[list[str]]:
     assert errors == []
 
 
-async def start_voice_call(
-    call_context: ContextFactory, centre: Centre, errors: list[str], *scripts: str
+async def start_call(
+    call_context: ContextFactory,
+    centre: Centre,
+    errors: list[str],
+    *scripts: str,
+    channel: str = "Voice call",
 ) -> Caller:
-    """A claimant who asks for a voice call on /chat and waits in line."""
+    """A claimant who asks for a call (`channel`: "Voice call" or "Video call") on /chat and
+    waits in line."""
     page = await new_page(call_context, errors, TRACK_PEERS, *scripts)
     await fill_prechat(page, centre.queue)
-    await page.get_by_role("radio", name="Voice call").check()
+    await page.get_by_role("radio", name=channel).check()
     await page.get_by_role("button", name="Start chat").click()
     await expect(page.locator("#queue-status")).to_contain_text("You are number 1 in line")
     await expect(page.locator("#call-status")).to_have_text(
@@ -296,10 +326,15 @@ async def start_voice_call(
 
 
 async def open_desk(
-    call_context: ContextFactory, centre: Centre, errors: list[str], offered: str = "Phone call"
+    call_context: ContextFactory,
+    centre: Centre,
+    errors: list[str],
+    offered: str | None = "Phone call",
+    name: str = "Ana Ruiz",
 ) -> Desk:
-    """Ana on the desk (agents may take one voice call by default), offered the call."""
-    account = await centre.account("Ana Ruiz")
+    """Ana (or `name`) on the desk, available (agents may take one voice or video call by
+    default), and offered the call unless `offered` is None."""
+    account = await centre.account(name)
     page = await new_page(call_context, errors, TRACK_PEERS)
     await page.goto("/agent")
     await page.get_by_label("Username").fill(account.username)
@@ -307,14 +342,15 @@ async def open_desk(
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#connection")).to_have_text("Connected")
     await page.get_by_label("Status").select_option("available")
-    await expect(page.locator(".offer")).to_contain_text(offered)
+    if offered is not None:
+        await expect(page.locator(".offer")).to_contain_text(offered)
     return Desk(page, account)
 
 
 @pytest_asyncio.fixture(loop_scope="package")
 async def caller(call_context: ContextFactory, centre: Centre, script_errors: list[str]) -> Caller:
     """A claimant who asked for a voice call on /chat and waits in line."""
-    return await start_voice_call(call_context, centre, script_errors)
+    return await start_call(call_context, centre, script_errors)
 
 
 @pytest_asyncio.fixture(loop_scope="package")
@@ -334,6 +370,42 @@ async def connected(caller: Caller, desk: Desk) -> Caller:
     )
     await expect(desk.call()).to_have_attribute("data-state", "connected")
     return caller
+
+
+async def accept_and_connect(caller: Caller, desk: Desk) -> None:
+    """The desk accepts the offered call and both pages' media connect."""
+    await desk.page.locator(".offer").get_by_role("button", name="Accept").click()
+    await expect(caller.call()).to_have_attribute(
+        "data-connection", "connected", timeout=CONNECT_TIMEOUT_MS
+    )
+    await expect(desk.call()).to_have_attribute(
+        "data-state", "connected", timeout=CONNECT_TIMEOUT_MS
+    )
+
+
+async def read_call(
+    centre: Centre, interaction_id: str, until: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """GET /api/v1/interactions/{id}/call with a staff (admin) token, asked again for about
+    10 s until `until` holds (the pages' frames are stored a moment after they are sent);
+    the last answer."""
+    body: dict[str, Any] = {}
+    for _ in range(50):
+        response = await centre.api.get(
+            f"/api/v1/interactions/{interaction_id}/call", headers=centre.admin
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if until(body):
+            break
+        await asyncio.sleep(0.2)
+    return body
+
+
+def has_quality_of_both(call: dict[str, Any]) -> bool:
+    """Both pages' quality summaries are in."""
+    quality = call.get("quality") or {}
+    return all(quality.get(party) for party in ("customer", "agent"))
 
 
 async def frames_decoded(page: Page) -> int:
@@ -423,7 +495,7 @@ async def test_a_browser_without_media_devices_is_told_so_and_offered_the_chat(
 async def test_a_refused_microphone_is_explained_and_the_chat_goes_on(
     call_context: ContextFactory, centre: Centre, script_errors: list[str]
 ) -> None:
-    caller = await start_voice_call(call_context, centre, script_errors, PERMISSION_DENIED)
+    caller = await start_call(call_context, centre, script_errors, PERMISSION_DENIED)
     desk = await open_desk(call_context, centre, script_errors)
     await desk.page.locator(".offer").get_by_role("button", name="Accept").click()
 
@@ -494,7 +566,7 @@ async def test_an_invited_video_call_shows_video_both_ways_and_the_screen_when_a
 
 
 async def test_hold_silences_the_agent_and_tells_the_claimant_in_the_chat(
-    connected: Caller, desk: Desk
+    connected: Caller, desk: Desk, centre: Centre
 ) -> None:
     hold = desk.call().get_by_role("button", name="Hold")
     await hold.click()
@@ -507,3 +579,80 @@ async def test_hold_silences_the_agent_and_tells_the_claimant_in_the_chat(
     await expect(desk.call()).to_have_attribute("data-state", "connected")
     assert await desk.page.evaluate(AUDIO_SENDERS_ENABLED) == [True]
     await expect(connected.messages("I am back on the call.")).to_have_count(1)
+    # The desk reported the hold and its end: the call counts one hold, and runs on.
+    call = await read_call(
+        centre,
+        await connected.interaction_id(),
+        lambda c: c["hold_count"] == 1 and c["status"] == "connected",
+    )
+    assert (call["hold_count"], call["status"], call["held_since"]) == (1, "connected", None)
+
+
+async def test_a_video_call_ended_by_the_agent_is_recorded_with_both_sides_quality(
+    call_context: ContextFactory, centre: Centre, script_errors: list[str]
+) -> None:
+    caller = await start_call(call_context, centre, script_errors, channel="Video call")
+    desk = await open_desk(call_context, centre, script_errors, offered="Video call")
+    await accept_and_connect(caller, desk)
+    for side in (caller.page, desk.page):
+        assert await frames_decoded(side) > 0
+    # A few getStats readings on each side (one every 2 s) before the agent hangs up.
+    await expect(desk.call().locator(".web-call-timer")).to_have_attribute(
+        "data-seconds", re.compile(r"^[3-9]|\d\d")
+    )
+    await desk.call().get_by_role("button", name="Hang up").click()
+    await expect(caller.call()).to_have_attribute("data-state", "ended")
+
+    call = await read_call(
+        centre,
+        await caller.interaction_id(),
+        lambda c: c["status"] == "ended" and has_quality_of_both(c),
+    )
+    assert (call["status"], call["ended_by"], call["legs"]) == ("ended", "agent", 1), call
+    assert call["connected_at"] is not None
+    assert call["talk_s"] is not None and call["talk_s"] > 0
+    for party in ("customer", "agent"):
+        quality = call["quality"][party]
+        assert quality is not None, (party, call)
+        assert quality["samples"] >= 1, (party, quality)
+        assert quality["rtt_ms"] is not None, (party, quality)
+        # Loopback loses nothing worth counting.
+        assert quality["loss_pct"] is None or quality["loss_pct"] < 5, (party, quality)
+
+
+async def test_a_video_call_transferred_to_a_colleague_is_set_up_again_on_her_desk(
+    call_context: ContextFactory, centre: Centre, script_errors: list[str]
+) -> None:
+    caller = await start_call(call_context, centre, script_errors, channel="Video call")
+    ana = await open_desk(call_context, centre, script_errors, offered="Video call")
+    await accept_and_connect(caller, ana)
+    # María comes on after Ana took the call, so that the queue offered it to Ana.
+    maria = await open_desk(call_context, centre, script_errors, offered=None, name="María López")
+
+    await ana.panel().get_by_role("button", name="Transfer…").click()
+    dialog = ana.page.get_by_role("dialog", name="Transfer")
+    await dialog.get_by_role("radio", name="A named agent").check()
+    agents = dialog.get_by_label("Agent", exact=True)
+    await expect(agents.locator(f'option[value="{maria.account.id}"]')).to_have_count(1)
+    await agents.select_option(maria.account.id)
+    await dialog.get_by_role("button", name="Transfer", exact=True).click()
+    await expect(dialog).to_be_hidden()
+
+    # Ana's desk hung up for the transfer; the claimant is told plainly and waits.
+    await expect(caller.call()).to_have_attribute("data-state", "ended")
+    await expect(caller.page.locator("#call-status")).to_have_text(BACK_IN_LINE)
+    interaction_id = await caller.interaction_id()
+    ended = await read_call(centre, interaction_id, lambda c: c["status"] == "ended")
+    assert (ended["status"], ended["ended_by"], ended["legs"]) == ("ended", "agent", 1), ended
+
+    # María accepts: the claimant's page offers again, and the call connects on her desk.
+    await maria.page.locator(".offer").get_by_role("button", name="Accept").click()
+    await expect(maria.call()).to_have_attribute(
+        "data-state", "connected", timeout=CONNECT_TIMEOUT_MS
+    )
+    await expect(caller.call()).to_have_attribute("data-connection", "connected")
+    await expect(caller.page.locator("#call-status")).to_have_text("Call connected.")
+    assert await frames_decoded(maria.page) > 0
+    assert await frames_decoded(caller.page) > 0
+    again = await read_call(centre, interaction_id, lambda c: c["legs"] == 2)
+    assert (again["status"], again["legs"], again["ended_at"]) == ("connected", 2, None), again

@@ -8,6 +8,7 @@
   const STORAGE_KEY = "switchboard.agent.session";
   const PING_INTERVAL_MS = 20000;
   const SILENCE_LIMIT_MS = 50000; // no frame at all for this long: the socket is dead
+  const FLUSH_TIMEOUT_MS = 3000; // waiting for the server to handle a call hang-up, at most
   const REFRESH_MARGIN_S = 60; // refresh the access token this long before it expires
   const TYPING_IDLE_MS = 3000; // stop "typing" after this long without a keystroke
   const TYPING_REPEAT_MS = 4000; // repeat "typing: true" while typing continues
@@ -311,6 +312,7 @@
     reconnectTimer: null,
     pingTimer: null,
     lastFrameAt: 0,
+    flushWaiters: [], // socketFlushed() promises waiting for their pong
   };
 
   function setConnection(text, tone) {
@@ -373,7 +375,37 @@
     const ws = socket.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     ws.send(JSON.stringify(frame));
+    if (frame.type === "ping") ws.pingsSent = (ws.pingsSent || 0) + 1;
     return true;
+  }
+
+  /**
+   * Resolves once the server has handled every frame sent so far (it handles a socket's
+   * frames in order, so the pong to a ping sent now comes after them), after `timeoutMs`
+   * at the latest, at once without a socket. A REST call that must come after a frame
+   * (the transfer after the call's hang-up) waits for it: the two travel apart.
+   */
+  function socketFlushed(timeoutMs) {
+    const ws = socket.ws;
+    if (!sendFrame({ type: "ping" })) return Promise.resolve();
+    const target = ws.pingsSent;
+    return new Promise((resolve) => {
+      const waiter = { ws, target, resolve: () => { window.clearTimeout(waiter.timer); resolve(); } };
+      waiter.timer = window.setTimeout(() => {
+        socket.flushWaiters = socket.flushWaiters.filter((other) => other !== waiter);
+        resolve();
+      }, timeoutMs);
+      socket.flushWaiters.push(waiter);
+    });
+  }
+
+  function onPong() {
+    const ws = socket.ws;
+    if (!ws) return;
+    ws.pongsSeen = (ws.pongsSeen || 0) + 1;
+    const done = socket.flushWaiters.filter((waiter) => waiter.ws === ws && waiter.target <= ws.pongsSeen);
+    socket.flushWaiters = socket.flushWaiters.filter((waiter) => !done.includes(waiter));
+    for (const waiter of done) waiter.resolve();
   }
 
   function onSocketClosed(code) {
@@ -434,7 +466,8 @@
       case "call_accept": return withChat(frame, (chat) => onInviteAnswered(chat, true));
       case "call_decline": return withChat(frame, (chat) => onInviteAnswered(chat, false));
       case "error": return onSocketError(frame);
-      default: return undefined; // pong and anything newer
+      case "pong": return onPong();
+      default: return undefined; // anything newer
     }
   }
 
@@ -1508,6 +1541,8 @@
     if (!chat.call || chat.call.ended) return;
     const held = !chat.call.held;
     chat.call.setHeld(held);
+    // The service counts holds and their time (call_state held / resumed).
+    chat.call.reportHold(held);
     chat.el.callAudio.muted = held;
     chat.el.callHold.setAttribute("aria-pressed", String(held));
     setCallStatus(chat, held ? "held" : "connected", held ? "On hold: the customer hears nothing." : "Call connected.");
@@ -1531,7 +1566,11 @@
     let text = by === "remote" ? "The customer hung up." : "You hung up.";
     if (reason === "media_lost") text = "The call ended: the connection was lost.";
     else if (reason === "page_closed") text = "The customer closed the page: the call ended.";
-    setCallStatus(chat, "ended", `${text} End the conversation when you are done.`);
+    if (reason === "transferred") {
+      setCallStatus(chat, "ended", "Call transferred: it starts again when the next specialist answers.");
+    } else {
+      setCallStatus(chat, "ended", `${text} End the conversation when you are done.`);
+    }
     if (chat.channel === "chat") {
       chat.inviteMedia = null;
       renderChatDetails(chat);
@@ -1575,8 +1614,11 @@
     const yes = $(".end-yes", chat.el.panel);
     clearError(chat.el.actionsError);
     yes.disabled = true;
-    // The call ends first, while the server still relays its hang-up.
-    if (chat.call && !chat.call.ended) hangUpCall(chat, "ended");
+    // The call ends first, while the server still relays and records its hang-up.
+    if (chat.call && !chat.call.ended) {
+      hangUpCall(chat, "ended");
+      await socketFlushed(FLUSH_TIMEOUT_MS);
+    }
     try {
       await request("POST", `/interactions/${encodeURIComponent(chat.id)}/complete`);
       stopTyping(chat);
@@ -1888,12 +1930,23 @@
     }
     transfer.busy = true;
     els.submit.disabled = true;
+    // The call ends first, while the server still relays the hang-up (it will not once the
+    // interaction has left this desk): the customer's page waits for the next specialist
+    // and sets the call up again with them.
+    const hadCall = Boolean(chat.call && !chat.call.ended);
+    if (hadCall) {
+      hangUpCall(chat, "transferred");
+      await socketFlushed(FLUSH_TIMEOUT_MS);
+    }
     try {
       await request("POST", `/interactions/${encodeURIComponent(chat.id)}/transfer`, body);
       closeTransfer();
       markEnded(chat, "Transferred. This tab closes in a moment.");
     } catch (error) {
       showError(els.error, error, els.fieldBoxes);
+      if (hadCall) {
+        setCallStatus(chat, "ended", "The call ended for the transfer, but the transfer failed: try again, or continue in the chat.");
+      }
     } finally {
       transfer.busy = false;
       els.submit.disabled = false;
@@ -1985,6 +2038,10 @@
     const button = $("#sign-out");
     button.disabled = true;
     const refresh = session.refresh;
+    // Calls end while the socket can still say so (the customer is not left in silence).
+    const calls = [...desk.chats.values()].filter((chat) => chat.call && !chat.call.ended);
+    for (const chat of calls) hangUpCall(chat, "ended");
+    if (calls.length) await socketFlushed(FLUSH_TIMEOUT_MS);
     try {
       // Going offline first means no offer waits on a desk that is gone.
       const id = (desk.agent && desk.agent.id) || (session.user && session.user.id);
@@ -2027,7 +2084,7 @@
     // Closing the tab ends its calls at once (the customer is not left in silence).
     window.addEventListener("pagehide", () => {
       for (const chat of desk.chats.values()) {
-        if (chat.call && !chat.call.ended) chat.call.hangUp("agent_left");
+        if (chat.call && !chat.call.ended) chat.call.hangUp("page_closed");
       }
     });
     if (loadSession()) {

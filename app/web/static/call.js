@@ -6,6 +6,11 @@
  * signaling" in docs/realtime-protocol.md); this file only makes and reads them. The
  * claimant offers, the desk answers; either side restarts ICE when the media drops, and
  * the desk yields when both restart at once.
+ *
+ * Each page also reports its side of the call to the service (not relayed to the other
+ * party): `call_state` "connected" once per set-up (one Call object), and a `call_quality`
+ * summary of the whole call from its own getStats every 15 s while connected and once
+ * more just before it hangs up (or when the other side hangs up on it).
  */
 (function () {
   "use strict";
@@ -13,6 +18,9 @@
   const STATS_EVERY_MS = 2000;
   const RESTART_AFTER_MS = 2000; // "disconnected" often heals by itself: wait a little first
   const MEDIA_GRACE_MS = 30000; // past this without media, the call ends with a reason
+  const QUALITY_EVERY_MS = 15000; // how often the summary goes to the service
+  // The service's bounds for a summary: a broken clock or counter must not get it refused.
+  const MAX_MS = 60000;
   const CAMERA = { width: { ideal: 640 }, height: { ideal: 360 } };
 
   /** Why this browser cannot make a call ("" when it can). */
@@ -59,6 +67,71 @@
     return "good";
   }
 
+  /** `value` rounded to `digits` decimals and kept within 0..max (null stays null). */
+  function bounded(value, max, digits) {
+    if (value == null || !Number.isFinite(value)) return null;
+    const scale = 10 ** digits;
+    return Math.min(max, Math.max(0, Math.round(value * scale) / scale));
+  }
+
+  /**
+   * The running sums behind a call's quality summary: means of round trip and jitter over
+   * the getStats samples that had them, and the inbound audio lost and received over the
+   * whole call. getStats counts since its peer connection began: the counts of an earlier
+   * peer (before the other page reloaded) are kept aside and added.
+   */
+  class QualitySummary {
+    constructor() {
+      this.samples = 0;
+      this.rttSum = 0;
+      this.rttCount = 0;
+      this.jitterSum = 0;
+      this.jitterCount = 0;
+      this.earlier = { lost: 0, received: 0 };
+      this.current = { lost: 0, received: 0 };
+    }
+
+    /** One getStats sample: rtt and jitter in seconds (or null), and the peer's inbound
+     * audio packets lost and received so far. */
+    add(rtt, jitter, lost, received) {
+      this.samples += 1;
+      if (rtt != null) {
+        this.rttSum += rtt;
+        this.rttCount += 1;
+      }
+      if (jitter != null) {
+        this.jitterSum += jitter;
+        this.jitterCount += 1;
+      }
+      // Fewer packets received than before: the counters started again (a new stream).
+      if (received < this.current.received) this.newPeer();
+      this.current = { lost, received };
+    }
+
+    /** The peer connection was replaced: its counts so far are kept, the next start at 0. */
+    newPeer() {
+      this.earlier = {
+        lost: this.earlier.lost + this.current.lost,
+        received: this.earlier.received + this.current.received,
+      };
+      this.current = { lost: 0, received: 0 };
+    }
+
+    /** The `call_quality` fields: means in ms, loss in % of the whole call, the sample count. */
+    fields() {
+      // packetsLost may go below zero (duplicates): the whole call's loss does not.
+      const lost = Math.max(0, this.earlier.lost + this.current.lost);
+      const received = this.earlier.received + this.current.received;
+      const total = lost + received;
+      return {
+        rtt_ms: this.rttCount ? bounded((this.rttSum / this.rttCount) * 1000, MAX_MS, 1) : null,
+        jitter_ms: this.jitterCount ? bounded((this.jitterSum / this.jitterCount) * 1000, MAX_MS, 1) : null,
+        loss_pct: total > 0 ? bounded((lost / total) * 100, 100, 2) : null,
+        samples: this.samples,
+      };
+    }
+  }
+
   /** The DTLS fingerprint of an SDP: a new one means a new peer (the other page reloaded). */
   function fingerprint(sdp) {
     const match = /a=fingerprint:\S+ (\S+)/.exec(sdp || "");
@@ -72,6 +145,9 @@
    * "video"), iceServers, send(frame) -> bool, and callbacks onState(state),
    * onRemoteTrack(track, streams), onRenegotiated(receivingTracks) after each offer answered,
    * onQuality({level, rtt, jitter, loss}), onEnded(reason, by).
+   *
+   * One Call object is one set-up: a transfer or a new call in the same chat makes a new
+   * one, which reports `connected` again; an ICE restart or a new peer within it does not.
    */
   class Call {
     constructor(options) {
@@ -83,6 +159,7 @@
       this.screenStream = null;
       this.screenSenders = [];
       this.pendingCandidates = [];
+      this.offerPending = false; // a renegotiation waits for the answer to the last offer
       this.ended = false;
       this.connectedAt = null;
       this.muted = false;
@@ -93,6 +170,9 @@
       this.restartTimer = null;
       this.graceTimer = null;
       this.lastInbound = null;
+      this.summary = new QualitySummary();
+      this.qualityTimer = null;
+      this.connectedReported = false;
       this.remoteFingerprint = "";
       this.pc = this.newPeer();
     }
@@ -115,6 +195,29 @@
       return this.options.send({ type: "signal", interaction_id: this.id, call_id: this.id, kind, ...fields });
     }
 
+    /** A report to the service about this call (`call_state`, `call_quality`): not relayed. */
+    report(type, fields) {
+      return this.options.send({ type, interaction_id: this.id, call_id: this.id, ...fields });
+    }
+
+    /** `call_state` held or resumed (the desk's hold button); false if it could not go. */
+    reportHold(held) {
+      if (this.ended) return false;
+      return this.report("call_state", { state: held ? "held" : "resumed" });
+    }
+
+    /** `connected` once per set-up; tried again later if the socket was away just then. */
+    reportConnected() {
+      if (this.connectedReported || this.ended) return;
+      this.connectedReported = this.report("call_state", { state: "connected" });
+    }
+
+    /** The summary of the call so far, once there is at least one sample to summarise. */
+    reportQuality() {
+      if (this.summary.samples === 0) return false;
+      return this.report("call_quality", this.summary.fields());
+    }
+
     setState(state) {
       this.state = state;
       if (this.options.onState) this.options.onState(state);
@@ -129,7 +232,14 @@
     }
 
     async offer(iceRestart) {
-      if (this.ended || this.pc.signalingState !== "stable") return;
+      if (this.ended) return;
+      if (this.pc.signalingState !== "stable") {
+        // An offer is still out (say, the screen share stopped before its start was
+        // answered): offer again once it is answered, or the change never reaches the peer.
+        if (!iceRestart) this.offerPending = true;
+        return;
+      }
+      this.offerPending = false;
       const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
       await this.pc.setLocalDescription(offer);
       this.signal(iceRestart ? "restart" : "offer", { sdp: this.pc.localDescription.sdp });
@@ -147,7 +257,11 @@
         if (frame.kind === "offer" || frame.kind === "restart") await this.onOffer(frame.sdp);
         else if (frame.kind === "answer") await this.onAnswer(frame.sdp);
         else if (frame.kind === "candidate") await this.onCandidate(frame.candidate);
-        else if (frame.kind === "hangup") this.finish(frame.reason || "ended", "remote");
+        else if (frame.kind === "hangup") {
+          // The other side hung up: our summary is complete now (it had no chance to ask).
+          this.reportQuality();
+          this.finish(frame.reason || "ended", "remote");
+        }
       } catch (error) {
         if (window.console) console.warn("call signal failed:", frame.kind, error);
       }
@@ -179,6 +293,7 @@
       await this.pc.setRemoteDescription({ type: "answer", sdp });
       this.remoteFingerprint = fingerprint(sdp) || this.remoteFingerprint;
       await this.flushCandidates();
+      if (this.offerPending) await this.offer(false);
     }
 
     async onCandidate(candidate) {
@@ -205,6 +320,8 @@
       this.pc = this.newPeer();
       this.pendingCandidates = [];
       this.screenSenders = [];
+      this.lastInbound = null; // the new peer's counters start from zero
+      this.summary.newPeer();
       if (this.localStream) for (const track of this.localStream.getTracks()) this.pc.addTrack(track, this.localStream);
       old.onicecandidate = null;
       old.ontrack = null;
@@ -228,6 +345,7 @@
         this.graceTimer = null;
         if (this.connectedAt == null) this.connectedAt = Date.now();
         this.setState("connected");
+        this.reportConnected();
         this.startStats();
       } else if (state === "disconnected" || state === "failed") {
         this.setState("reconnecting");
@@ -309,17 +427,27 @@
     startStats() {
       if (this.statsTimer) return;
       this.statsTimer = window.setInterval(() => this.readStats(), STATS_EVERY_MS);
+      this.qualityTimer = window.setInterval(() => this.qualityTick(), QUALITY_EVERY_MS);
       this.readStats();
+    }
+
+    qualityTick() {
+      if (this.ended || this.state !== "connected") return;
+      this.reportConnected(); // if the socket was away when the media connected
+      this.reportQuality();
     }
 
     async readStats() {
       if (this.ended) return;
+      const pc = this.pc;
       let report;
       try {
-        report = await this.pc.getStats();
+        report = await pc.getStats();
       } catch (_) {
         return;
       }
+      // The call ended, or its peer was replaced, while getStats ran: this sample is stale.
+      if (this.ended || pc !== this.pc) return;
       let rtt = null;
       let jitter = null;
       let lost = 0;
@@ -346,7 +474,9 @@
           received += stat.packetsReceived || 0;
         }
       });
-      // Loss over the last interval, not since the start: a bad minute an hour ago is over.
+      this.summary.add(rtt, jitter, lost, received);
+      // The indicator shows loss over the last interval, not since the start: a bad minute
+      // an hour ago is over (the summary for the service keeps the whole call).
       let loss = null;
       if (this.lastInbound) {
         const newLost = lost - this.lastInbound.lost;
@@ -366,6 +496,8 @@
     /** Hang up here: tell the other side, then stop everything. */
     hangUp(reason) {
       if (this.ended) return;
+      // The summary goes first: once the hang-up is in, the call is over for the service.
+      this.reportQuality();
       this.signal("hangup", { reason: reason || "ended" });
       this.finish(reason || "ended", "local");
     }
@@ -374,6 +506,7 @@
       if (this.ended) return;
       this.ended = true;
       window.clearInterval(this.statsTimer);
+      window.clearInterval(this.qualityTimer);
       window.clearTimeout(this.restartTimer);
       window.clearTimeout(this.graceTimer);
       for (const stream of [this.localStream, this.screenStream]) {

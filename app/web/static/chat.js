@@ -105,7 +105,8 @@
       callEnded: "The call has ended. You can keep writing here.",
       callEndedByAgent: "The specialist ended the call. You can keep writing here.",
       callEndedLost: "The call ended: the connection was lost. You can keep writing here.",
-      callTransferred: "The call will start again when the next specialist answers.",
+      callTransferred: "You are back in line: the call will start again when the next specialist answers.",
+      callTransferredChat: "The call ended for the transfer: you are back in line. You can keep writing here, and the next specialist can call you again.",
       callRetry: "Try the call again",
       remoteVideo: "Specialist's video",
       localVideo: "Your camera",
@@ -219,7 +220,8 @@
       callEnded: "La llamada terminó. Puede seguir escribiendo aquí.",
       callEndedByAgent: "El especialista terminó la llamada. Puede seguir escribiendo aquí.",
       callEndedLost: "La llamada terminó: se perdió la conexión. Puede seguir escribiendo aquí.",
-      callTransferred: "La llamada comenzará de nuevo cuando responda el siguiente especialista.",
+      callTransferred: "Está de nuevo en la fila: la llamada comenzará de nuevo cuando responda el siguiente especialista.",
+      callTransferredChat: "La llamada terminó por la transferencia: está de nuevo en la fila. Puede seguir escribiendo aquí, y el siguiente especialista puede volver a llamarle.",
       callRetry: "Intentar la llamada de nuevo",
       remoteVideo: "Video del especialista",
       localVideo: "Su cámara",
@@ -1076,9 +1078,13 @@
     let key = "callEnded";
     if (reason === "media_lost") key = "callEndedLost";
     else if (by === "remote") key = "callEndedByAgent";
-    if (reason === "transferred") key = "callTransferred";
+    // A call or video interaction calls again with the next specialist; a call in a chat
+    // needs the next specialist's invite.
+    if (reason === "transferred") key = isCallSession() ? "callTransferred" : "callTransferredChat";
     setCallState("ended", key);
-    if (reason !== "transferred" && reason !== "chat_ended" && reason !== "page_closed") {
+    // This page closing (a reload sets the call up again) is not the specialist leaving.
+    const leftHere = reason === "page_closed" && by === "local";
+    if (reason !== "transferred" && reason !== "chat_ended" && !leftHere) {
       // Only the agent starts a call again (an invite): a reload must not redial.
       callGivenUp = true;
       session.callOver = true;
