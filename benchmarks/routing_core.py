@@ -7,6 +7,12 @@ Times are CPU time of this thread (`time.thread_time_ns`), on one core, not wall
 processes sharing the machine then barely move the numbers. Reading that clock costs a
 system call (about a microsecond); its measured cost is subtracted from every sample.
 
+The engine runs inside the service, whose garbage collector is tuned when it starts
+(`app.runtime.collector.tune_for_service`: what exists is frozen, young collections are
+rarer). By default each size is measured the same way: tuned before the engine is built,
+so the engine's own objects stay in the collector's sight as in the service. `--gc default`
+measures with Python's default collector settings instead.
+
 `pos_us` is the mean CPU time of one `Engine.position()` call on a random waiting
 interaction, and `pos_tail_us` the same for the last interaction of the longest line; both
 should stay flat as the line grows.
@@ -15,6 +21,7 @@ should stay flat as the line grows.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import statistics
@@ -36,6 +43,7 @@ from app.routing.model import (
     agent_config,
     requirement,
 )
+from app.runtime.collector import tune_for_service
 
 SIZES = [(100, 10, 1_000), (1_000, 50, 10_000), (5_000, 200, 100_000)]
 SKILLS_PER_AGENT = 4
@@ -155,11 +163,20 @@ class Workload:
         return total / len(ids) / 1e3
 
 
-def measure(agents: int, queues: int, waiting: int, operations: int, overhead_ns: int) -> Result:
+def measure(
+    agents: int, queues: int, waiting: int, operations: int, overhead_ns: int, gc_mode: str
+) -> Result:
     """Build the workload, warm up, then time `operations` operations and position()."""
-    workload = Workload(agents, queues, waiting)
-    workload.run(min(operations, 5_000))
-    durations = workload.run(operations, overhead_ns)
+    defaults = gc.get_threshold()
+    if gc_mode == "service":
+        tune_for_service()
+    try:
+        workload = Workload(agents, queues, waiting)
+        workload.run(min(operations, 5_000))
+        durations = workload.run(operations, overhead_ns)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*defaults)
     total_s = sum(durations) / 1e9
     cuts = statistics.quantiles(durations, n=100)
     pos_us, pos_tail_us = workload.position_cost_us(overhead_ns)
@@ -198,18 +215,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="measure each size N times, print the medians"
     )
+    parser.add_argument(
+        "--gc",
+        choices=("service", "default"),
+        default="service",
+        help="the collector tuned as the service runs it (default), or Python's defaults",
+    )
     args = parser.parse_args(argv)
     operations = 5_000 if args.quick else 100_000
     overhead_ns = clock_overhead_ns()
     results = [
-        median_result([measure(a, q, w, operations, overhead_ns) for _ in range(args.repeat)])
+        median_result(
+            [measure(a, q, w, operations, overhead_ns, args.gc) for _ in range(args.repeat)]
+        )
         for a, q, w in SIZES
     ]
     if args.json:
         print(json.dumps([vars(r) for r in results], indent=2))
         return 0
     runs = f"median of {args.repeat} runs; " if args.repeat > 1 else ""
-    print(f"CPU time, one core ({runs}thread_time_ns; {overhead_ns} ns clock cost subtracted)")
+    print(
+        f"CPU time, one core ({runs}thread_time_ns; {overhead_ns} ns clock cost subtracted; "
+        f"collector: {args.gc})"
+    )
     print(
         f"{'agents':>7} {'queues':>7} {'waiting':>8} {'ops/s':>10} {'p50 us':>8} {'p99 us':>8}"
         f" {'pos us':>8} {'tail us':>8}"
