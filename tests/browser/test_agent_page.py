@@ -547,3 +547,47 @@ async def test_submitting_wrap_up_closes_the_tab(
     # Sooner than the page's own fallback (15 s): the chat_closed frame removes the tab.
     await expect(conversation_tab(available_desk)).to_have_count(0)
     await expect(available_desk.locator("#no-chats")).to_be_visible()
+
+
+async def test_the_desk_in_spanish_switches_to_english_and_remembers_it(
+    page: Page, ana: StaffAccount
+) -> None:
+    await page.goto("/agent?lang=es")
+    await expect(page.locator("html")).to_have_attribute("lang", "es")
+    await expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
+    await page.get_by_label("Nombre de usuario").fill(ana.username)
+    await page.get_by_label("Contraseña").fill(ana.password)
+    await page.get_by_role("button", name="Iniciar sesión").click()
+    status = page.get_by_label("Estado")
+    await expect(status.locator("option")).to_have_text(
+        [
+            "Disponible",
+            "Ocupado: descanso",
+            "Ocupado: capacitación",
+            "Ocupado: reunión",
+            "Ocupado: cierre de llamada",
+            "Fuera de línea",
+        ]
+    )
+    await expect(page.locator("#connection")).to_have_text("Conectado")
+    await status.select_option("available")
+    await expect(page.locator("#presence-text")).to_have_text("Recibe contactos")
+    await expect(page.locator("#no-chats")).to_contain_text("No hay conversaciones abiertas")
+
+    # The selector in the top bar: everything on the page follows, nothing is lost.
+    await page.get_by_label("Idioma").select_option("en")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.get_by_label("Status")).to_have_value("available")
+    await expect(page.locator("#presence-text")).to_have_text("Receiving offers")
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await expect(page).to_have_title("Switchboard agent desk")
+    assert await page.evaluate("localStorage.getItem('switchboard.agent.lang')") == "en"
+
+    # The address follows the choice, so a reload keeps it; so does /agent without ?lang=.
+    await page.reload()
+    await expect(page.get_by_label("Language")).to_have_value("en")
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await page.goto("/agent")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.get_by_label("Status").locator("option").first).to_have_text("Available")

@@ -656,3 +656,57 @@ async def test_a_video_call_transferred_to_a_colleague_is_set_up_again_on_her_de
     assert await frames_decoded(caller.page) > 0
     again = await read_call(centre, interaction_id, lambda c: c["legs"] == 2)
     assert (again["status"], again["legs"], again["ended_at"]) == ("connected", 2, None), again
+
+
+async def test_the_desk_call_controls_in_spanish_and_after_a_switch_to_english(
+    call_context: ContextFactory, centre: Centre, script_errors: list[str]
+) -> None:
+    caller = await start_call(call_context, centre, script_errors)
+    account = await centre.account("Ana Ruiz")
+    page = await new_page(call_context, script_errors, TRACK_PEERS)
+    await page.goto("/agent?lang=es")
+    await page.get_by_label("Nombre de usuario").fill(account.username)
+    await page.get_by_label("Contraseña").fill(account.password)
+    await page.get_by_role("button", name="Iniciar sesión").click()
+    await expect(page.locator("#connection")).to_have_text("Conectado")
+    await page.get_by_label("Estado").select_option("available")
+    desk = Desk(page, account)
+    await expect(page.locator(".offer")).to_contain_text("Llamada telefónica")
+    await page.locator(".offer").get_by_role("button", name="Aceptar").click()
+    await expect(caller.call()).to_have_attribute(
+        "data-connection", "connected", timeout=CONNECT_TIMEOUT_MS
+    )
+    await expect(desk.call()).to_have_attribute("data-state", "connected")
+
+    call = desk.call()
+    await expect(call.locator(".web-call-status")).to_have_text("Llamada conectada.")
+    await expect(call.locator(".web-call-meta .visually-hidden")).to_have_text(
+        "Duración de la llamada"
+    )
+    controls = call.get_by_role("group", name="Controles de la llamada")
+    await expect(controls.get_by_role("button")).to_have_text(
+        ["Silenciar", "En espera", "Pedir que comparta la pantalla", "Colgar"]
+    )
+    mute = controls.get_by_role("button", name="Silenciar")
+    await mute.press("Enter")  # from the keyboard
+    await expect(mute).to_have_attribute("aria-pressed", "true")
+    assert await page.evaluate(AUDIO_SENDERS_ENABLED) == [False]
+    await expect(call.locator(".web-call-quality")).to_contain_text("Conexión: buena")
+
+    # Switching mid-call rewrites the panel; the call and its state carry on.
+    await page.get_by_label("Idioma").select_option("en")
+    controls = call.get_by_role("group", name="Call controls")
+    await expect(controls.get_by_role("button")).to_have_text(
+        ["Mute", "Hold", "Ask to share screen", "Hang up"]
+    )
+    await expect(controls.get_by_role("button", name="Mute")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await expect(call.locator(".web-call-status")).to_have_text("Call connected.")
+    await expect(call.locator(".web-call-quality")).to_contain_text("Connection: good")
+    await page.get_by_label("Language").select_option("es")
+    await call.get_by_role("button", name="Colgar").click()
+    await expect(call.locator(".web-call-status")).to_have_text(
+        "Usted colgó. Termine la conversación cuando acabe."
+    )
+    await expect(caller.call()).to_have_attribute("data-state", "ended")

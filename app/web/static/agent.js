@@ -16,14 +16,497 @@
   const BACKOFF_MIN_MS = 1000;
   const BACKOFF_MAX_MS = 30000;
 
-  const BUSY_REASONS = { break: "break", training: "training", meeting: "meeting",
-    after_call_work: "after-call work", missed: "missed offer" };
-  const CHANNEL_LABELS = { chat: "Chat", voice: "Phone call", video: "Video call",
-    email: "Email", sms: "Text message", postal: "Postal mail", walk_in: "Walk-in" };
-  const LANGUAGE_LABELS = { en: "English", es: "Spanish (Español)", vi: "Vietnamese",
-    ru: "Russian", zh: "Chinese", ko: "Korean", tl: "Tagalog", so: "Somali", ar: "Arabic" };
-  const CLOSE_REASONS = { completed: "completed", transferred: "transferred",
-    abandoned: "the customer left", cancelled: "cancelled" };
+  const LANG_KEY = "switchboard.agent.lang"; // the agent's choice, in localStorage
+  const LOCALES = { en: "en-US", es: "es-US" }; // for times and dates
+
+  // ---------------------------------------------------------------- strings (en, es)
+
+  // The desk's own words. What the server sends (names, messages, queue, topic and
+  // disposition names, canned responses, its error texts) is shown as it comes.
+  const STRINGS = {
+    en: {
+      title: "Switchboard agent desk",
+      titleOffers_one: "({n} offer) ",
+      titleOffers_other: "({n} offers) ",
+      skipLink: "Skip to conversations",
+      brandSub: "agent desk",
+      language: "Language",
+      status: "Status",
+      presence_available: "Available",
+      presence_offline: "Offline",
+      busy_break: "Busy: break",
+      busy_training: "Busy: training",
+      busy_meeting: "Busy: meeting",
+      busy_after_call_work: "Busy: after-call work",
+      busy_missed: "Busy: missed offer",
+      busyOther: "Busy: {reason}",
+      receivingOffers: "Receiving offers",
+      notReceivingOffers: "Not receiving offers",
+      offline: "Offline",
+      missedOffer: "Missed an offer: set Available to continue",
+      connecting: "Connecting…",
+      reconnecting: "Reconnecting…",
+      connected: "Connected",
+      reconnectingIn: "Disconnected. Reconnecting in {n} s…",
+      renewingSignIn: "Renewing sign-in…",
+      notAllowed: "This account may not use the agent desk.",
+      signIn: "Sign in",
+      signOut: "Sign out",
+      username: "Username",
+      password: "Password",
+      enterUsername: "Enter your username.",
+      enterPassword: "Enter your password.",
+      sessionEnded: "Your session has ended. Please sign in again.",
+      resumeFailed: "Could not resume the session: {detail}",
+      noConnection: "No connection",
+      noConnectionDetail: "The server could not be reached. Check the network and try again.",
+      notValid: "Not valid.",
+      somethingWrong: "Something went wrong.",
+      tryAgainIn: " Try again in {n} s.",
+      serverRefused: "The server refused a request.",
+      offersRegion: "Offers waiting for you",
+      conversations: "Conversations",
+      openConversations: "Open conversations",
+      noChats: "No open conversations. Set your status to Available to receive offers.",
+      offerTitle: "New {channel}: {name}",
+      announceOffer: "New {channel} offer from {name}, {language}, {queue}",
+      announceTopic: ", about {topic}",
+      announceWithin: ". Accept or reject within {n} seconds.",
+      offerTimedOut: "The offer timed out and went to someone else.",
+      offerWithdrawn: "The offer was withdrawn.",
+      expiresIn: "Expires in {n} s",
+      expiring: "Expiring…",
+      accept: "Accept",
+      reject: "Reject",
+      channel: "Channel",
+      queue: "Queue",
+      waiting: "Waiting",
+      customer: "Customer",
+      languageField: "Language",
+      topic: "Topic",
+      earlierContacts: "Earlier contacts",
+      noneOnRecord: "None on record.",
+      andMore: "and {n} more",
+      notGiven: "Not given",
+      unknown: "Unknown",
+      unknownChannel: "Unknown channel",
+      aCustomer: "a customer",
+      theCustomer: "the customer",
+      TheCustomer: "The customer",
+      channel_chat: "Chat",
+      channel_voice: "Phone call",
+      channel_video: "Video call",
+      channel_email: "Email",
+      channel_sms: "Text message",
+      channel_postal: "Postal mail",
+      channel_walk_in: "Walk-in",
+      language_en: "English",
+      language_es: "Spanish (Español)",
+      language_vi: "Vietnamese",
+      language_ru: "Russian",
+      language_zh: "Chinese",
+      language_ko: "Korean",
+      language_tl: "Tagalog",
+      language_so: "Somali",
+      language_ar: "Arabic",
+      state_queued: "queued",
+      state_offered: "offered",
+      state_active: "active",
+      state_wrap_up: "wrap up",
+      state_completed: "completed",
+      state_abandoned: "abandoned",
+      state_cancelled: "cancelled",
+      state_transferred: "transferred",
+      noteFromPrevious: "Note from the previous agent",
+      callCardText: "The call is connected through the telephony or video system. Use End call when you are done; wrap-up follows.",
+      callWith: "{channel} with {name}",
+      endCall: "End call",
+      endChat: "End chat",
+      endCallQuestion: "End this call?",
+      endChatQuestion: "End this conversation?",
+      yesEnd: "Yes, end it",
+      keepTalking: "Keep talking",
+      tabWrapUp: "Wrap-up",
+      tabDisconnected: "Disconnected",
+      unread: "{n} unread",
+      messages: "Messages",
+      authorSystem: "System",
+      authorAgent: "Agent",
+      authorCustomer: "Customer",
+      authorSupervisor: "{name} (supervisor)",
+      supervisor: "Supervisor",
+      you: "You",
+      internalNote: "Internal note, not shown to the customer",
+      sending: "Sending…",
+      sent: "Sent",
+      read: "Read",
+      notSent: "Not sent",
+      retry: "Retry",
+      typeFirst: "Type a message first.",
+      tooLong: "Messages are limited to {n} characters.",
+      newMessage: "New message from {name}.",
+      isTyping: "{name} is typing…",
+      customerDisconnected: "Disconnected",
+      customerLeft: "Left the chat",
+      announceLeft: "{name} left the chat.",
+      announceDisconnected: "{name} disconnected.",
+      announceClosed: "Conversation with {name} closed: {reason}.",
+      closed_completed: "completed",
+      closed_transferred: "transferred",
+      closed_abandoned: "the customer left",
+      closed_cancelled: "cancelled",
+      cannedResponse: "Canned response",
+      cannedUntitled: "Response",
+      insert: "Insert…",
+      message: "Message",
+      composerPlaceholder: "Type a reply. Enter sends, Shift+Enter adds a line.",
+      send: "Send",
+      transferEllipsis: "Transfer…",
+      inviteVoice: "Invite to voice call",
+      inviteVideo: "Invite to video call",
+      name: "Name",
+      email: "Email",
+      phone: "Phone",
+      caseNumber: "Case number",
+      accepted: "Accepted",
+      callHeading: "Call",
+      voiceCall: "Voice call",
+      videoCall: "Video call",
+      callDuration: "Call duration",
+      customerVideo: "Customer's video",
+      customerScreen: "Customer's shared screen",
+      yourCamera: "Your camera",
+      callControls: "Call controls",
+      mute: "Mute",
+      cameraOff: "Camera off",
+      hold: "Hold",
+      askShare: "Ask to share screen",
+      hangUp: "Hang up",
+      callConnecting: "Connecting the call…",
+      callConnected: "Call connected.",
+      callHeldShort: "On hold.",
+      callHeld: "On hold: the customer hears nothing.",
+      callReconnecting: "The connection dropped. Reconnecting…",
+      shareRequested: "Screen share requested: the customer decides.",
+      customerHungUp: "The customer hung up.",
+      callEnded_remote: "The customer hung up. End the conversation when you are done.",
+      callEnded_local: "You hung up. End the conversation when you are done.",
+      callEnded_media_lost: "The call ended: the connection was lost. End the conversation when you are done.",
+      callEnded_page_closed: "The customer closed the page: the call ended. End the conversation when you are done.",
+      callTransferred: "Call transferred: it starts again when the next specialist answers.",
+      noCall_permission_denied: "No call: the customer's browser was refused the microphone or camera. Continue by chat.",
+      noCall_no_device: "No call: the customer has no microphone or camera. Continue by chat.",
+      noCall_device_busy: "No call: the customer's microphone or camera is in use elsewhere. Continue by chat.",
+      noCall_media_failed: "No call: the customer's browser could not start the media. Continue by chat.",
+      noCall_no_webrtc: "No call: the customer's browser cannot make calls. Continue by chat.",
+      noCall_no_media_devices: "No call: the customer's browser cannot use a microphone here. Continue by chat.",
+      browserCannotCall: "This browser cannot make calls: you will hear nothing. Use the chat.",
+      micFailed: "Your microphone could not be used ({reason}): the customer will not hear you.",
+      micCameraFailed: "Your microphone or camera could not be used ({reason}): the customer will not hear you.",
+      mediaError_permission_denied: "permission denied",
+      mediaError_no_device: "no device",
+      mediaError_device_busy: "device busy",
+      mediaError_media_failed: "media failed",
+      quality: "Connection: {level}",
+      qualityDetails: "Connection: {level} ({details})",
+      quality_good: "good",
+      quality_fair: "fair",
+      quality_poor: "poor",
+      roundTrip: "round trip {n} ms",
+      jitter: "jitter {n} ms",
+      loss: "loss {n} %",
+      inviteSent_voice: "Voice call invitation sent.",
+      inviteSent_video: "Video call invitation sent.",
+      inviteDeclined: "The customer declined the call.",
+      inviteDeclinedError: "The customer declined the call (or could not start it).",
+      inviteAccepted: "The customer accepted: connecting the call…",
+      notConnected: "Not connected: try again in a moment.",
+      transferCallFailed: "The call ended for the transfer, but the transfer failed: try again, or continue in the chat.",
+      youEnded: "You ended the conversation.",
+      conversationEnded: "The conversation has ended.",
+      transferredNote: "Transferred. This tab closes in a moment.",
+      wrapUp: "Wrap-up",
+      wrapUpEndsIn: "Wrap-up ends in {time}",
+      wrapUpOver: "Wrap-up time is over",
+      wrapUpSaved: "Wrap-up saved.",
+      disposition: "Disposition",
+      loading: "Loading…",
+      noDispositions: "No dispositions are set up.",
+      notes: "Notes",
+      followUp: "Follow-up callback (optional)",
+      followUpNote: "Follow-up note (optional)",
+      finishWrapUp: "Finish wrap-up",
+      checkFollowUp: "Check the follow-up date and time.",
+      futureTime: "Choose a time in the future.",
+      transfer: "Transfer",
+      transferTo: "Transfer to",
+      aQueue: "A queue",
+      aNamedAgent: "A named agent",
+      agent: "Agent",
+      transferKind: "Kind of transfer",
+      cold: "Cold: hand over now",
+      warm: "Warm: with a private note for the next person",
+      privateNote: "Private note (the customer does not see it)",
+      cancel: "Cancel",
+      conversationWith: "Conversation with {name}",
+      loadingQueues: "Loading queues…",
+      loadingAgents: "Loading agents…",
+      currentQueue: "{name} (current)",
+      chooseQueue: "Choose a queue",
+      queuesFailed: "Queues could not be loaded",
+      agentsFailed: "Agents could not be loaded",
+      agentsFailedHint: "Transfer to a queue instead, or close this dialog and try again.",
+      agentLoad: "{name} ({n} open)",
+      noColleague: "No colleague is available now",
+      noColleagueHint: "Only colleagues who are available now are listed: transfer to a queue instead.",
+      chooseAgent: "Choose an agent",
+      agentsHint: "Colleagues available now; the number in brackets is what they already handle.",
+      chooseQueueError: "Choose a queue.",
+      chooseAgentError: "Choose an agent.",
+      warmNoteError: "Write a note for a warm transfer.",
+    },
+    es: {
+      title: "Switchboard: panel de atención",
+      titleOffers_one: "({n} contacto nuevo) ",
+      titleOffers_other: "({n} contactos nuevos) ",
+      skipLink: "Ir a las conversaciones",
+      brandSub: "panel de atención",
+      language: "Idioma",
+      status: "Estado",
+      presence_available: "Disponible",
+      presence_offline: "Fuera de línea",
+      busy_break: "Ocupado: descanso",
+      busy_training: "Ocupado: capacitación",
+      busy_meeting: "Ocupado: reunión",
+      busy_after_call_work: "Ocupado: cierre de llamada",
+      busy_missed: "Ocupado: contacto sin respuesta",
+      busyOther: "Ocupado: {reason}",
+      receivingOffers: "Recibe contactos",
+      notReceivingOffers: "No recibe contactos",
+      offline: "Fuera de línea",
+      missedOffer: "Un contacto quedó sin respuesta: elija Disponible para continuar",
+      connecting: "Conectando…",
+      reconnecting: "Reconectando…",
+      connected: "Conectado",
+      reconnectingIn: "Sin conexión. Reconectando en {n} s…",
+      renewingSignIn: "Renovando la sesión…",
+      notAllowed: "Esta cuenta no puede usar el panel de atención.",
+      signIn: "Iniciar sesión",
+      signOut: "Cerrar sesión",
+      username: "Nombre de usuario",
+      password: "Contraseña",
+      enterUsername: "Escriba su nombre de usuario.",
+      enterPassword: "Escriba su contraseña.",
+      sessionEnded: "Su sesión terminó. Vuelva a iniciar sesión.",
+      resumeFailed: "No se pudo retomar la sesión: {detail}",
+      noConnection: "Sin conexión",
+      noConnectionDetail: "No se pudo comunicar con el servidor. Revise la red e intente de nuevo.",
+      notValid: "No es válido.",
+      somethingWrong: "Algo salió mal.",
+      tryAgainIn: " Intente de nuevo en {n} s.",
+      serverRefused: "El servidor rechazó una solicitud.",
+      offersRegion: "Contactos que esperan su respuesta",
+      conversations: "Conversaciones",
+      openConversations: "Conversaciones abiertas",
+      noChats: "No hay conversaciones abiertas. Cambie su estado a Disponible para recibir contactos.",
+      offerTitle: "Nuevo contacto por {channel}: {name}",
+      announceOffer: "Nuevo contacto por {channel} de {name}, {language}, {queue}",
+      announceTopic: ", sobre {topic}",
+      announceWithin: ". Acepte o rechace en {n} segundos.",
+      offerTimedOut: "Se acabó el tiempo para responder y el contacto pasó a otra persona.",
+      offerWithdrawn: "El contacto fue retirado.",
+      expiresIn: "Vence en {n} s",
+      expiring: "Vence ahora…",
+      accept: "Aceptar",
+      reject: "Rechazar",
+      channel: "Canal",
+      queue: "Fila",
+      waiting: "Tiempo de espera",
+      customer: "Cliente",
+      languageField: "Idioma",
+      topic: "Tema",
+      earlierContacts: "Contactos anteriores",
+      noneOnRecord: "No hay ninguno registrado.",
+      andMore: "y {n} más",
+      notGiven: "No indicado",
+      unknown: "Desconocido",
+      unknownChannel: "Canal desconocido",
+      aCustomer: "un cliente",
+      theCustomer: "el cliente",
+      TheCustomer: "El cliente",
+      channel_chat: "Chat",
+      channel_voice: "Llamada telefónica",
+      channel_video: "Videollamada",
+      channel_email: "Correo electrónico",
+      channel_sms: "Mensaje de texto",
+      channel_postal: "Correo postal",
+      channel_walk_in: "Visita en persona",
+      language_en: "Inglés (English)",
+      language_es: "Español",
+      language_vi: "Vietnamita",
+      language_ru: "Ruso",
+      language_zh: "Chino",
+      language_ko: "Coreano",
+      language_tl: "Tagalo",
+      language_so: "Somalí",
+      language_ar: "Árabe",
+      state_queued: "en fila",
+      state_offered: "ofrecido",
+      state_active: "activo",
+      state_wrap_up: "en cierre",
+      state_completed: "completado",
+      state_abandoned: "abandonado",
+      state_cancelled: "cancelado",
+      state_transferred: "transferido",
+      noteFromPrevious: "Nota del especialista anterior",
+      callCardText: "La llamada está conectada por el sistema de teléfono o de video. Use Terminar llamada cuando acabe; después sigue el cierre.",
+      callWith: "{channel} con {name}",
+      endCall: "Terminar llamada",
+      endChat: "Terminar chat",
+      endCallQuestion: "¿Terminar esta llamada?",
+      endChatQuestion: "¿Terminar esta conversación?",
+      yesEnd: "Sí, terminar",
+      keepTalking: "Seguir conversando",
+      tabWrapUp: "Cierre",
+      tabDisconnected: "Sin conexión",
+      unread: "{n} sin leer",
+      messages: "Mensajes",
+      authorSystem: "Sistema",
+      authorAgent: "Especialista",
+      authorCustomer: "Cliente",
+      authorSupervisor: "{name} (supervisor)",
+      supervisor: "Supervisor",
+      you: "Usted",
+      internalNote: "Nota interna: el cliente no la ve",
+      sending: "Enviando…",
+      sent: "Enviado",
+      read: "Leído",
+      notSent: "No enviado",
+      retry: "Reintentar",
+      typeFirst: "Primero escriba un mensaje.",
+      tooLong: "Los mensajes pueden tener hasta {n} caracteres.",
+      newMessage: "Nuevo mensaje de {name}.",
+      isTyping: "{name} está escribiendo…",
+      customerDisconnected: "Sin conexión",
+      customerLeft: "Salió del chat",
+      announceLeft: "{name} salió del chat.",
+      announceDisconnected: "{name} perdió la conexión.",
+      announceClosed: "Se cerró la conversación con {name}: {reason}.",
+      closed_completed: "completada",
+      closed_transferred: "transferida",
+      closed_abandoned: "el cliente se fue",
+      closed_cancelled: "cancelada",
+      cannedResponse: "Respuesta predefinida",
+      cannedUntitled: "Respuesta",
+      insert: "Insertar…",
+      message: "Mensaje",
+      composerPlaceholder: "Escriba una respuesta. Enter envía; Mayús+Enter agrega una línea.",
+      send: "Enviar",
+      transferEllipsis: "Transferir…",
+      inviteVoice: "Invitar a llamada de voz",
+      inviteVideo: "Invitar a videollamada",
+      name: "Nombre",
+      email: "Correo electrónico",
+      phone: "Teléfono",
+      caseNumber: "Número de caso",
+      accepted: "Aceptada a las",
+      callHeading: "Llamada",
+      voiceCall: "Llamada de voz",
+      videoCall: "Videollamada",
+      callDuration: "Duración de la llamada",
+      customerVideo: "Video del cliente",
+      customerScreen: "Pantalla compartida del cliente",
+      yourCamera: "Su cámara",
+      callControls: "Controles de la llamada",
+      mute: "Silenciar",
+      cameraOff: "Apagar cámara",
+      hold: "En espera",
+      askShare: "Pedir que comparta la pantalla",
+      hangUp: "Colgar",
+      callConnecting: "Conectando la llamada…",
+      callConnected: "Llamada conectada.",
+      callHeldShort: "En espera.",
+      callHeld: "En espera: el cliente no escucha nada.",
+      callReconnecting: "Se cortó la conexión. Reconectando…",
+      shareRequested: "Se pidió compartir la pantalla: el cliente decide.",
+      customerHungUp: "El cliente colgó.",
+      callEnded_remote: "El cliente colgó. Termine la conversación cuando acabe.",
+      callEnded_local: "Usted colgó. Termine la conversación cuando acabe.",
+      callEnded_media_lost: "La llamada terminó: se perdió la conexión. Termine la conversación cuando acabe.",
+      callEnded_page_closed: "El cliente cerró la página: la llamada terminó. Termine la conversación cuando acabe.",
+      callTransferred: "Llamada transferida: vuelve a empezar cuando conteste el siguiente especialista.",
+      noCall_permission_denied: "No hay llamada: el navegador del cliente no obtuvo permiso para el micrófono o la cámara. Siga por chat.",
+      noCall_no_device: "No hay llamada: el cliente no tiene micrófono ni cámara. Siga por chat.",
+      noCall_device_busy: "No hay llamada: otro programa está usando el micrófono o la cámara del cliente. Siga por chat.",
+      noCall_media_failed: "No hay llamada: el navegador del cliente no pudo iniciar el audio ni el video. Siga por chat.",
+      noCall_no_webrtc: "No hay llamada: el navegador del cliente no puede hacer llamadas. Siga por chat.",
+      noCall_no_media_devices: "No hay llamada: el navegador del cliente no puede usar un micrófono aquí. Siga por chat.",
+      browserCannotCall: "Este navegador no puede hacer llamadas: no escuchará nada. Use el chat.",
+      micFailed: "No se pudo usar su micrófono ({reason}): el cliente no podrá escucharle.",
+      micCameraFailed: "No se pudo usar su micrófono o su cámara ({reason}): el cliente no podrá escucharle.",
+      mediaError_permission_denied: "permiso denegado",
+      mediaError_no_device: "no hay dispositivo",
+      mediaError_device_busy: "dispositivo en uso",
+      mediaError_media_failed: "no se pudo iniciar",
+      quality: "Conexión: {level}",
+      qualityDetails: "Conexión: {level} ({details})",
+      quality_good: "buena",
+      quality_fair: "regular",
+      quality_poor: "mala",
+      roundTrip: "ida y vuelta {n} ms",
+      jitter: "variación {n} ms",
+      loss: "pérdida {n} %",
+      inviteSent_voice: "Se envió la invitación a una llamada de voz.",
+      inviteSent_video: "Se envió la invitación a una videollamada.",
+      inviteDeclined: "El cliente no aceptó la llamada.",
+      inviteDeclinedError: "El cliente no aceptó la llamada (o no pudo iniciarla).",
+      inviteAccepted: "El cliente aceptó: conectando la llamada…",
+      notConnected: "Sin conexión: intente de nuevo en un momento.",
+      transferCallFailed: "La llamada terminó para la transferencia, pero la transferencia falló: intente de nuevo o siga en el chat.",
+      youEnded: "Usted terminó la conversación.",
+      conversationEnded: "La conversación terminó.",
+      transferredNote: "Transferida. Esta pestaña se cerrará en un momento.",
+      wrapUp: "Cierre",
+      wrapUpEndsIn: "El cierre termina en {time}",
+      wrapUpOver: "Se acabó el tiempo de cierre",
+      wrapUpSaved: "Cierre guardado.",
+      disposition: "Resultado",
+      loading: "Cargando…",
+      noDispositions: "No hay resultados configurados.",
+      notes: "Notas",
+      followUp: "Llamada de seguimiento (opcional)",
+      followUpNote: "Nota de seguimiento (opcional)",
+      finishWrapUp: "Terminar el cierre",
+      checkFollowUp: "Revise la fecha y la hora del seguimiento.",
+      futureTime: "Elija una fecha y hora futuras.",
+      transfer: "Transferir",
+      transferTo: "Transferir a",
+      aQueue: "Una fila",
+      aNamedAgent: "Un especialista en particular",
+      agent: "Especialista",
+      transferKind: "Tipo de transferencia",
+      cold: "Directa: pasarla ahora",
+      warm: "Con nota: con una nota privada para la siguiente persona",
+      privateNote: "Nota privada (el cliente no la ve)",
+      cancel: "Cancelar",
+      conversationWith: "Conversación con {name}",
+      loadingQueues: "Cargando filas…",
+      loadingAgents: "Cargando especialistas…",
+      currentQueue: "{name} (actual)",
+      chooseQueue: "Elija una fila",
+      queuesFailed: "No se pudieron cargar las filas",
+      agentsFailed: "No se pudieron cargar los especialistas",
+      agentsFailedHint: "Mejor transfiera a una fila, o cierre esta ventana e intente de nuevo.",
+      agentLoad: "{name} ({n} abiertas)",
+      noColleague: "No hay especialistas disponibles ahora",
+      noColleagueHint: "Solo aparecen los especialistas disponibles en este momento: mejor transfiera a una fila.",
+      chooseAgent: "Elija un especialista",
+      agentsHint: "Especialistas disponibles ahora; el número entre paréntesis es lo que ya atienden.",
+      chooseQueueError: "Elija una fila.",
+      chooseAgentError: "Elija un especialista.",
+      warmNoteError: "Escriba una nota para la transferencia con nota.",
+    },
+  };
 
   // ---------------------------------------------------------------- small helpers
 
@@ -33,8 +516,13 @@
     if (el) el.hidden = !visible;
   }
 
+  /** A text as it is (a name, the server's words, one already translated): it is not
+   * written again when the language changes (see setT). */
   function setText(el, text) {
-    if (el) el.textContent = text == null ? "" : String(text);
+    if (!el) return;
+    delete el.dataset.i18n;
+    delete el.dataset.i18nVars;
+    el.textContent = text == null ? "" : String(text);
   }
 
   function randomId(prefix) {
@@ -59,21 +547,21 @@
 
   function formatClock(ms) {
     if (ms == null) return "";
-    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return new Date(ms).toLocaleTimeString(LOCALES[lang], { hour: "2-digit", minute: "2-digit" });
   }
 
   function formatDate(ms) {
     if (ms == null) return "";
-    return new Date(ms).toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" });
+    return new Date(ms).toLocaleDateString(LOCALES[lang], { year: "numeric", month: "short", day: "numeric" });
   }
 
   function channelLabel(channel) {
-    return CHANNEL_LABELS[channel] || channel || "Unknown channel";
+    return tCode("channel_", channel, channel || t("unknownChannel"));
   }
 
   function languageLabel(code) {
-    if (!code) return "Not given";
-    return LANGUAGE_LABELS[code] || code;
+    if (!code) return t("notGiven");
+    return tCode("language_", code, code);
   }
 
   function firstName(name) {
@@ -98,6 +586,89 @@
     window.setTimeout(() => { region.textContent = text; }, 50);
   }
 
+  // ---------------------------------------------------------------- language
+
+  let lang = "en";
+
+  /**
+   * The desk's text `key` in the chosen language (the English one when Spanish lacks it),
+   * each {name} in it replaced by vars.name; a var may itself be {key, vars}, a text of ours.
+   */
+  function t(key, vars) {
+    let text = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+    for (const [name, value] of Object.entries(vars || {})) {
+      const part = value && typeof value === "object" ? t(value.key, value.vars) : String(value);
+      text = text.split(`{${name}}`).join(part);
+    }
+    return text;
+  }
+
+  /** The text for a code the server sends (a channel, a state…), or `fallback` for one we do not know. */
+  function tCode(prefix, code, fallback) {
+    return Object.hasOwn(STRINGS.en, `${prefix}${code}`) ? t(`${prefix}${code}`) : fallback;
+  }
+
+  /** Our own text in `el`: written again in the new language when the agent changes it. */
+  function setT(el, key, vars) {
+    if (!el) return;
+    el.dataset.i18n = key;
+    if (vars) el.dataset.i18nVars = JSON.stringify(vars);
+    else delete el.dataset.i18nVars;
+    el.textContent = t(key, vars);
+  }
+
+  /** The marked texts, labels and placeholders under `root`, in the chosen language. */
+  function translate(root) {
+    for (const el of root.querySelectorAll("[data-i18n]")) {
+      el.textContent = t(el.dataset.i18n, el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : undefined);
+    }
+    for (const el of root.querySelectorAll("[data-i18n-aria-label]")) el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
+    for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+
+  function savedLanguage() {
+    try { return localStorage.getItem(LANG_KEY); } catch (_) { return null; }
+  }
+
+  /** ?lang= in the address, else the agent's last choice, else the browser's languages. */
+  function initialLanguage() {
+    const fromUrl = new URLSearchParams(location.search).get("lang");
+    const browser = (navigator.languages || [navigator.language || "en"]).find((l) => /^(en|es)\b/i.test(l));
+    for (const candidate of [fromUrl, savedLanguage(), browser]) {
+      const code = (candidate || "").slice(0, 2).toLowerCase();
+      if (Object.hasOwn(STRINGS, code)) return code;
+    }
+    return "en";
+  }
+
+  /** The agent picked a language: remembered, and a ?lang= in the address follows it (a
+   * reload shows the same). */
+  function chooseLanguage(code) {
+    if (!Object.hasOwn(STRINGS, code) || code === lang) return;
+    try { localStorage.setItem(LANG_KEY, code); } catch (_) { /* not remembered: fine */ }
+    const url = new URL(location.href);
+    if (url.searchParams.has("lang")) {
+      url.searchParams.set("lang", code);
+      history.replaceState(history.state, "", url);
+    }
+    lang = code;
+    applyLanguage();
+  }
+
+  /** Write the whole page in `lang`: marked texts, then what the desk renders itself. */
+  function applyLanguage() {
+    document.documentElement.lang = lang;
+    $("#lang-select").value = lang;
+    translate(document);
+    for (const time of document.querySelectorAll(".message time")) time.textContent = formatClock(parseTime(time.dateTime));
+    for (const offer of desk.offers.values()) renderOffer(offer);
+    for (const chat of desk.chats.values()) {
+      renderChatDetails(chat);
+      if (chat.lastQuality) showDeskQuality(chat, chat.lastQuality);
+    }
+    tick();
+  }
+
   // ---------------------------------------------------------------- errors
 
   class ApiError extends Error {
@@ -109,8 +680,12 @@
   }
 
   function networkProblem() {
-    return new ApiError(0, { title: "No connection",
-      detail: "The server could not be reached. Check the network and try again." });
+    return new ApiError(0, { title: t("noConnection"), detail: t("noConnectionDetail") });
+  }
+
+  /** A problem the desk finds itself (not the server's), for showError; re-translated. */
+  function deskProblem(key, vars) {
+    return { problem: { title: t(key, vars) }, i18n: { key, vars } };
   }
 
   /** Show a problem in `box`; field errors go to `fieldBoxes[field]` when one is given. */
@@ -118,33 +693,34 @@
     const problem = (error && error.problem) || {};
     const unplaced = [];
     for (const el of Object.values(fieldBoxes || {})) {
-      if (el) { el.textContent = ""; el.hidden = true; }
+      if (el) { setText(el, ""); el.hidden = true; }
     }
     for (const item of problem.errors || []) {
       const field = String(item.field || "");
       const key = field.split(".").pop();
       const target = fieldBoxes && (fieldBoxes[field] || fieldBoxes[key]);
       if (target) {
-        target.textContent = item.message || "Not valid.";
+        setText(target, item.message || t("notValid"));
         target.hidden = false;
       } else {
         unplaced.push(field ? `${key}: ${item.message}` : item.message);
       }
     }
-    let text = problem.title || (error && error.message) || "Something went wrong.";
+    let text = problem.title || (error && error.message) || t("somethingWrong");
     if (problem.detail && problem.detail !== problem.title) text += `: ${problem.detail}`;
     if (unplaced.length) text += ` (${unplaced.join("; ")})`;
     if (error && error.status === 429 && error.retryAfter) {
-      text += ` Try again in ${error.retryAfter} s.`;
+      text += t("tryAgainIn", { n: error.retryAfter });
     }
-    box.textContent = text;
+    if (error && error.i18n) setT(box, error.i18n.key, error.i18n.vars);
+    else setText(box, text);
     box.hidden = false;
   }
 
   function clearError(box, fieldBoxes) {
-    if (box) { box.textContent = ""; box.hidden = true; }
+    if (box) { setText(box, ""); box.hidden = true; }
     for (const el of Object.values(fieldBoxes || {})) {
-      if (el) { el.textContent = ""; el.hidden = true; }
+      if (el) { setText(el, ""); el.hidden = true; }
     }
   }
 
@@ -222,7 +798,7 @@
         return true;
       } catch (error) {
         if (error.status === 401 || error.status === 422) {
-          signedOut("Your session has ended. Please sign in again.");
+          signedOut("sessionEnded");
         } else {
           // A network hiccup: try again shortly while the access token may still work.
           window.clearTimeout(session.refreshTimer);
@@ -315,9 +891,9 @@
     flushWaiters: [], // socketFlushed() promises waiting for their pong
   };
 
-  function setConnection(text, tone) {
+  function setConnection(key, tone, vars) {
     const el = $("#connection");
-    setText(el, text);
+    setT(el, key, vars);
     el.dataset.tone = tone || "";
   }
 
@@ -340,7 +916,7 @@
       return;
     }
     socket.ws = ws;
-    setConnection(socket.attempt ? "Reconnecting…" : "Connecting…", "pending");
+    setConnection(socket.attempt ? "reconnecting" : "connecting", "pending");
     ws.addEventListener("open", () => {
       socket.lastFrameAt = Date.now();
       ws.send(JSON.stringify({ type: "hello", token: session.access, last_seq: lastSeqMap() }));
@@ -412,13 +988,13 @@
     if (!socket.wanted) return;
     if (code === 4401) {
       // The token expired or was revoked: get a new one, then reconnect at once.
-      setConnection("Renewing sign-in…", "pending");
+      setConnection("renewingSignIn", "pending");
       refreshTokens().then(() => { socket.attempt = 0; connect(); }, () => {});
       return;
     }
     if (code === 4403) {
       socket.wanted = false;
-      setConnection("This account may not use the agent desk.", "error");
+      setConnection("notAllowed", "error");
       return;
     }
     scheduleReconnect();
@@ -429,7 +1005,7 @@
     socket.attempt += 1;
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (socket.attempt - 1));
     const delay = Math.round(base / 2 + Math.random() * base / 2);
-    setConnection(`Disconnected. Reconnecting in ${Math.ceil(delay / 1000)} s…`, "error");
+    setConnection("reconnectingIn", "error", { n: Math.ceil(delay / 1000) });
     window.clearTimeout(socket.reconnectTimer);
     socket.reconnectTimer = window.setTimeout(connect, delay);
   }
@@ -485,7 +1061,7 @@
 
   function onWelcome(frame) {
     socket.attempt = 0;
-    setConnection("Connected", "ok");
+    setConnection("connected", "ok");
     if (frame.agent) {
       desk.agent = frame.agent;
       setText($("#agent-name"), frame.agent.name || (session.user && session.user.display_name) || "");
@@ -512,20 +1088,21 @@
   function onSocketError(frame) {
     // The socket only carries typing, read and ping from the desk: an error about one of
     // those (say, typing in a chat that just closed) is not worth interrupting anyone for.
-    const text = frame.detail || frame.code || "The server refused a request.";
+    const text = frame.detail || frame.code || t("serverRefused");
     if (window.console) console.warn("desk socket error:", frame.code, text);
     if (frame.code === "not_your_chat" || frame.field === "seq" || frame.field === "interaction_id") return;
     // A call frame that crossed the end of its call (say, a late ICE candidate): nothing to do.
     if (QUIET_CALL_ERRORS.has(frame.code)) return;
     const chat = frame.interaction_id && desk.chats.get(frame.interaction_id);
     if (chat) {
-      chat.el.composerError.textContent = text;
+      setText(chat.el.composerError, text);
       chat.el.composerError.hidden = false;
       return;
     }
-    setConnection(text, "error");
+    setText($("#connection"), text);
+    $("#connection").dataset.tone = "error";
     window.setTimeout(() => {
-      if (socket.ws && socket.ws.readyState === WebSocket.OPEN) setConnection("Connected", "ok");
+      if (socket.ws && socket.ws.readyState === WebSocket.OPEN) setConnection("connected", "ok");
     }, 6000);
   }
 
@@ -543,19 +1120,20 @@
       // A state the server chose (e.g. busy after a missed offer): list it so it shows.
       const option = document.createElement("option");
       option.value = value;
-      option.textContent = presence.state === "busy"
-        ? `Busy: ${BUSY_REASONS[presence.reason] || String(presence.reason || "").replace(/_/g, " ")}`
-        : presence.state;
+      const reason = String(presence.reason || "");
+      if (presence.state !== "busy") setText(option, presence.state);
+      else if (Object.hasOwn(STRINGS.en, `busy_${reason}`)) setT(option, `busy_${reason}`);
+      else setT(option, "busyOther", { reason: reason.replace(/_/g, " ") });
       option.dataset.dynamic = "true";
       select.insertBefore(option, select.lastElementChild);
     }
     select.value = value;
     const dot = $("#presence-dot");
     dot.dataset.state = presence.state;
-    let text = presence.state === "available" ? "Receiving offers"
-      : presence.state === "busy" ? "Not receiving offers" : "Offline";
-    if (presence.state === "busy" && presence.reason === "missed") text = "Missed an offer: set Available to continue";
-    setText($("#presence-text"), text);
+    let key = presence.state === "available" ? "receivingOffers"
+      : presence.state === "busy" ? "notReceivingOffers" : "offline";
+    if (presence.state === "busy" && presence.reason === "missed") key = "missedOffer";
+    setT($("#presence-text"), key);
   }
 
   async function changePresence() {
@@ -589,6 +1167,7 @@
     const isNew = !offer;
     if (!offer) {
       const node = $("#offer-template").content.firstElementChild.cloneNode(true);
+      translate(node);
       offer = { id, node, data: frame, busy: false };
       node.dataset.interactionId = id;
       node.setAttribute("aria-labelledby", `offer-title-${id}`);
@@ -602,24 +1181,33 @@
     offer.queuedAt = parseTime(frame.queued_at);
     offer.expiresAt = parseTime(frame.expires_at);
     if (isNew) offer.totalMs = offer.expiresAt ? Math.max(1000, offer.expiresAt - Date.now()) : null;
+    renderOffer(offer);
+    if (isNew) {
+      const customer = frame.customer || {};
+      const seconds = offer.expiresAt ? Math.round((offer.expiresAt - Date.now()) / 1000) : null;
+      announce(t("announceOffer", {
+        channel: channelLabel(frame.channel).toLowerCase(), name: customer.name || t("aCustomer"),
+        language: languageLabel(customer.language), queue: queueName(frame.queue),
+      }) + (frame.topic ? t("announceTopic", { topic: frame.topic }) : "") +
+        (seconds != null ? t("announceWithin", { n: seconds }) : "."), true);
+    }
+  }
+
+  /** The offer's texts (again when the language changes). */
+  function renderOffer(offer) {
+    const frame = offer.data;
     const node = offer.node;
     const customer = frame.customer || {};
     node.dataset.channel = frame.channel || "";
-    setText($(".offer-title", node), `New ${channelLabel(frame.channel).toLowerCase()}: ${customer.name || "Customer"}`);
+    setText($(".offer-title", node), t("offerTitle",
+      { channel: channelLabel(frame.channel).toLowerCase(), name: customer.name || t("customer") }));
     setText($(".f-channel", node), channelLabel(frame.channel));
     setText($(".f-queue", node), queueName(frame.queue));
-    setText($(".f-customer", node), customer.name || "Not given");
+    setText($(".f-customer", node), customer.name || t("notGiven"));
     setText($(".f-language", node), languageLabel(customer.language));
-    setText($(".f-topic", node), frame.topic || "Not given");
+    setText($(".f-topic", node), frame.topic || t("notGiven"));
     renderHistory($(".history-list", node), frame.history || []);
     tickOffer(offer);
-    if (isNew) {
-      const seconds = offer.expiresAt ? Math.round((offer.expiresAt - Date.now()) / 1000) : null;
-      announce(`New ${channelLabel(frame.channel).toLowerCase()} offer from ${customer.name || "a customer"}, ` +
-        `${languageLabel(customer.language)}, ${queueName(frame.queue)}` +
-        (frame.topic ? `, about ${frame.topic}` : "") +
-        (seconds != null ? `. Accept or reject within ${seconds} seconds.` : "."), true);
-    }
   }
 
   function renderHistory(list, history) {
@@ -627,7 +1215,7 @@
     if (!history.length) {
       const li = document.createElement("li");
       li.className = "hint";
-      li.textContent = "None on record.";
+      li.textContent = t("noneOnRecord");
       list.appendChild(li);
       return;
     }
@@ -635,14 +1223,14 @@
       const li = document.createElement("li");
       const parts = [formatDate(parseTime(item.created_at)), channelLabel(item.channel)];
       if (item.topic) parts.push(item.topic);
-      if (item.state) parts.push(String(item.state).replace(/_/g, " "));
+      if (item.state) parts.push(tCode("state_", item.state, String(item.state).replace(/_/g, " ")));
       li.textContent = parts.filter(Boolean).join(" · ");
       list.appendChild(li);
     }
     if (history.length > 10) {
       const li = document.createElement("li");
       li.className = "hint";
-      li.textContent = `and ${history.length - 10} more`;
+      li.textContent = t("andMore", { n: history.length - 10 });
       list.appendChild(li);
     }
   }
@@ -651,7 +1239,7 @@
     const now = Date.now();
     const node = offer.node;
     if (offer.queuedAt != null) setText($(".f-waited", node), formatDuration((now - offer.queuedAt) / 1000));
-    else setText($(".f-waited", node), "Unknown");
+    else setText($(".f-waited", node), t("unknown"));
     const text = $(".offer-countdown-text", node);
     const bar = $(".offer-progress", node);
     if (offer.expiresAt == null) {
@@ -660,7 +1248,7 @@
       return;
     }
     const left = Math.max(0, (offer.expiresAt - now) / 1000);
-    setText(text, left > 0 ? `Expires in ${Math.ceil(left)} s` : "Expiring…");
+    setText(text, left > 0 ? t("expiresIn", { n: Math.ceil(left) }) : t("expiring"));
     bar.value = offer.totalMs ? Math.max(0, Math.min(1, (left * 1000) / offer.totalMs)) : 0;
     node.classList.toggle("urgent", left <= 10);
   }
@@ -706,8 +1294,8 @@
     const hadFocus = offer.node.contains(document.activeElement);
     offer.node.remove();
     desk.offers.delete(id);
-    if (!quiet && reason === "timed_out") announce("The offer timed out and went to someone else.", false);
-    if (!quiet && reason === "revoked") announce("The offer was withdrawn.", false);
+    if (!quiet && reason === "timed_out") announce(t("offerTimedOut"), false);
+    if (!quiet && reason === "revoked") announce(t("offerWithdrawn"), false);
     if (hadFocus) {
       const next = $("#offers .offer-accept") || (desk.chats.has(id) ? desk.chats.get(id).el.tab : null);
       if (next) next.focus();
@@ -766,6 +1354,7 @@
     tab.append(tabName, tabState, unread);
 
     const panel = $("#panel-template").content.firstElementChild.cloneNode(true);
+    translate(panel);
     panel.id = `panel-${id}`;
     panel.setAttribute("aria-labelledby", tab.id);
     panel.hidden = true;
@@ -815,7 +1404,6 @@
     // Ids for the labels inside the cloned template.
     el.input.id = `input-${id}`;
     $(".composer-label", panel).htmlFor = el.input.id;
-    el.messages.setAttribute("aria-label", "Messages");
     const notes = $(".wrapup-notes", panel);
     notes.id = `wrapup-notes-${id}`;
     $(".wrapup-notes-label", panel).htmlFor = notes.id;
@@ -859,6 +1447,7 @@
       webCall: false, // the customer's browser set up a call here (a web call, not telephony)
       callChain: Promise.resolve(),
       inviteMedia: null, // "voice" | "video" once the customer accepted an invite
+      lastQuality: null, // the call's last quality reading, shown again in a new language
     };
     desk.chats.set(id, chat);
     desk.order.push(id);
@@ -897,19 +1486,19 @@
     const data = chat.data;
     const customer = data.customer || {};
     const panel = chat.el.panel;
-    const name = customer.name || "Customer";
+    const name = customer.name || t("customer");
     setText(chat.el.tabName, name);
-    setText($(".c-name", panel), customer.name || "Not given");
+    setText($(".c-name", panel), customer.name || t("notGiven"));
     setText($(".c-language", panel), languageLabel(customer.language));
-    setText($(".c-email", panel), customer.email || "Not given");
+    setText($(".c-email", panel), customer.email || t("notGiven"));
     setText($(".c-phone", panel), customer.phone || "");
     show($(".c-phone", panel).parentElement, Boolean(customer.phone));
     if (Array.isArray(data.history)) {
       renderHistory($(".side-history-list", panel), data.history);
       show($(".side-history", panel), true);
     }
-    setText($(".c-case", panel), customer.case_number || "Not given");
-    setText($(".c-topic", panel), data.topic || "Not given");
+    setText($(".c-case", panel), customer.case_number || t("notGiven"));
+    setText($(".c-topic", panel), data.topic || t("notGiven"));
     setText($(".c-queue", panel), queueName(data.queue));
     setText($(".c-channel", panel), channelLabel(chat.channel));
     setText($(".c-accepted", panel), data.accepted_at ? formatClock(parseTime(data.accepted_at)) : "");
@@ -924,9 +1513,9 @@
     const canInvite = chat.channel === "chat" && !chat.ended && !(chat.call && !chat.call.ended);
     show(chat.el.inviteVoice, canInvite);
     show(chat.el.inviteVideo, canInvite);
-    setText($(".call-title", panel), `${channelLabel(chat.channel)} with ${name}`);
-    setText(chat.el.endButton, call ? "End call" : "End chat");
-    setText($(".end-confirm-text", panel), call ? "End this call?" : "End this conversation?");
+    setText($(".call-title", panel), t("callWith", { channel: channelLabel(chat.channel), name }));
+    setT(chat.el.endButton, call ? "endCall" : "endChat");
+    setT($(".end-confirm-text", panel), call ? "endCallQuestion" : "endChatQuestion");
 
     if (data.note) {
       setText($(".transfer-note-text", panel), data.note);
@@ -939,14 +1528,14 @@
 
   function updateTabState(chat) {
     let state = chat.channel !== "chat" ? channelLabel(chat.channel) : "";
-    if (chat.wrapUpOpen) state = "Wrap-up";
-    else if (chat.data.customer_connected === false) state = "Disconnected";
+    if (chat.wrapUpOpen) state = t("tabWrapUp");
+    else if (chat.data.customer_connected === false) state = t("tabDisconnected");
     setText(chat.el.tabState, state);
     chat.el.tab.dataset.state = chat.wrapUpOpen ? "wrap_up" : "active";
     const n = chat.unread;
     show(chat.el.unread, n > 0);
     setText(chat.el.unread, n > 99 ? "99+" : String(n));
-    chat.el.unread.setAttribute("aria-label", `${n} unread`);
+    chat.el.unread.setAttribute("aria-label", t("unread", { n }));
     updateTitle();
   }
 
@@ -954,8 +1543,9 @@
     let unread = 0;
     for (const chat of desk.chats.values()) unread += chat.unread;
     const offers = desk.offers.size;
-    const prefix = offers ? `(${offers} offer${offers > 1 ? "s" : ""}) ` : unread ? `(${unread}) ` : "";
-    document.title = `${prefix}Switchboard agent desk`;
+    const prefix = offers ? t(offers > 1 ? "titleOffers_other" : "titleOffers_one", { n: offers })
+      : unread ? `(${unread}) ` : "";
+    document.title = `${prefix}${t("title")}`;
   }
 
   function updateEmptyState() {
@@ -1003,8 +1593,8 @@
     chat.el.panel.remove();
     desk.chats.delete(id);
     desk.order = desk.order.filter((other) => other !== id);
-    const name = (chat.data.customer && chat.data.customer.name) || "the customer";
-    if (reason) announce(`Conversation with ${name} closed: ${CLOSE_REASONS[reason] || reason}.`, false);
+    const name = (chat.data.customer && chat.data.customer.name) || t("theCustomer");
+    if (reason) announce(t("announceClosed", { name, reason: tCode("closed_", reason, reason) }), false);
     if (desk.activeId === id) {
       desk.activeId = null;
       const next = desk.order[0];
@@ -1018,10 +1608,10 @@
   // ---------------------------------------------------------------- messages
 
   function messageAuthorLabel(frame) {
-    if (frame.from === "system") return frame.author || "System";
-    if (frame.from === "agent") return frame.author || "Agent";
-    if (frame.from === "supervisor") return `${frame.author || "Supervisor"} (supervisor)`;
-    return frame.author || "Customer";
+    if (frame.from === "system") return frame.author || t("authorSystem");
+    if (frame.from === "agent") return frame.author || t("authorAgent");
+    if (frame.from === "supervisor") return t("authorSupervisor", { name: frame.author || t("supervisor") });
+    return frame.author || t("authorCustomer");
   }
 
   function buildMessage(frame) {
@@ -1043,7 +1633,7 @@
       li.classList.add("internal");
       const tag = document.createElement("span");
       tag.className = "internal-tag";
-      tag.textContent = "Internal note, not shown to the customer";
+      setT(tag, "internalNote");
       meta.append(" ", tag);
     }
     const body = document.createElement("p");
@@ -1058,9 +1648,9 @@
     li.dataset.seq = String(seq);
   }
 
-  function setStatus(li, text, tone) {
-    const status = $(".status", li);
-    status.textContent = text;
+  /** A message's delivery status: `key` is sending, sent, read or notSent. */
+  function setStatus(li, key, tone) {
+    setT($(".status", li), key);
     li.dataset.status = tone || "";
   }
 
@@ -1092,7 +1682,8 @@
       setMessageSeq(pending, hasSeq ? seq : null);
       if (frame.author) setText($(".author", pending), messageAuthorLabel(frame));
       setText($(".body", pending), frame.body == null ? $(".body", pending).textContent : frame.body);
-      setStatus(pending, hasSeq && seq <= chat.customerReadSeq ? "Read" : "Sent", hasSeq && seq <= chat.customerReadSeq ? "read" : "sent");
+      const read = hasSeq && seq <= chat.customerReadSeq;
+      setStatus(pending, read ? "read" : "sent", read ? "read" : "sent");
       pending.remove();
       placeMessage(chat, pending, hasSeq ? seq : null);
       return;
@@ -1103,7 +1694,7 @@
     setMessageSeq(li, hasSeq ? seq : null);
     if (frame.from === "agent") {
       const read = hasSeq && seq <= chat.customerReadSeq;
-      setStatus(li, read ? "Read" : "Sent", read ? "read" : "sent");
+      setStatus(li, read ? "read" : "sent", read ? "read" : "sent");
     }
     placeMessage(chat, li, hasSeq ? seq : null);
     if (frame.from === "customer") {
@@ -1114,7 +1705,7 @@
         chat.unread += 1;
         updateTabState(chat);
         if (fromSocket && !isViewing(chat)) {
-          announce(`New message from ${(chat.data.customer && chat.data.customer.name) || "the customer"}.`, false);
+          announce(t("newMessage", { name: (chat.data.customer && chat.data.customer.name) || t("theCustomer") }), false);
         }
       }
     }
@@ -1173,7 +1764,7 @@
     chat.customerReadSeq = upTo;
     for (const li of chat.el.messages.querySelectorAll(".message.from-agent")) {
       const own = Number(li.dataset.seq);
-      if (Number.isFinite(own) && own <= upTo && li.dataset.status !== "read") setStatus(li, "Read", "read");
+      if (Number.isFinite(own) && own <= upTo && li.dataset.status !== "read") setStatus(li, "read", "read");
     }
   }
 
@@ -1191,23 +1782,23 @@
     let li;
     if (retryOf) {
       ({ cmid, body, li } = retryOf);
-      setStatus(li, "Sending…", "pending");
+      setStatus(li, "sending", "pending");
       $(".retry", li) && $(".retry", li).remove();
     } else {
       body = input.value.trim();
       if (!body) {
-        showError(errorBox, { problem: { title: "Type a message first." } });
+        showError(errorBox, deskProblem("typeFirst"));
         return;
       }
       if (body.length > desk.maxMessageChars) {
-        showError(errorBox, { problem: { title: `Messages are limited to ${desk.maxMessageChars} characters.` } });
+        showError(errorBox, deskProblem("tooLong", { n: desk.maxMessageChars }));
         return;
       }
       cmid = randomId("a-");
-      li = buildMessage({ from: "agent", author: (desk.agent && desk.agent.name) || "You", body, sent_at: new Date().toISOString() });
+      li = buildMessage({ from: "agent", author: (desk.agent && desk.agent.name) || t("you"), body, sent_at: new Date().toISOString() });
       li.classList.add("own");
       li.dataset.clientMessageId = cmid;
-      setStatus(li, "Sending…", "pending");
+      setStatus(li, "sending", "pending");
       chat.pending.set(cmid, li);
       placeMessage(chat, li, null);
       scrollToEnd(chat);
@@ -1220,15 +1811,15 @@
       if (chat.pending.has(cmid) && message && message.seq != null) {
         addMessage(chat, { ...message, from: message.from || "agent", client_message_id: cmid, body: message.body || body }, false);
       } else if (chat.pending.has(cmid)) {
-        setStatus(li, "Sent", "sent");
+        setStatus(li, "sent", "sent");
       }
     } catch (error) {
       if (!chat.pending.has(cmid)) return; // the socket confirmed it meanwhile
-      setStatus(li, "Not sent", "failed");
+      setStatus(li, "notSent", "failed");
       const retry = document.createElement("button");
       retry.type = "button";
       retry.className = "retry link";
-      retry.textContent = "Retry";
+      setT(retry, "retry");
       retry.addEventListener("click", () => sendMessage(chat, { cmid, body, li }));
       $(".meta", li).appendChild(retry);
       showError(errorBox, error);
@@ -1270,8 +1861,8 @@
     if (frame.from && frame.from !== "customer") return;
     window.clearTimeout(chat.customerTypingTimer);
     if (frame.typing) {
-      const name = firstName(chat.data.customer && chat.data.customer.name) || "The customer";
-      setText(chat.el.typing, `${name} is typing…`);
+      const name = firstName(chat.data.customer && chat.data.customer.name) || { key: "TheCustomer" };
+      setT(chat.el.typing, "isTyping", { name });
       chat.customerTypingTimer = window.setTimeout(() => hideCustomerTyping(chat), CUSTOMER_TYPING_TTL_MS);
     } else {
       hideCustomerTyping(chat);
@@ -1288,11 +1879,11 @@
     chat.data.customer_connected = connected !== false;
     if (left) chat.customerLeft = true;
     show(chat.el.disconnected, connected === false);
-    setText(chat.el.disconnected, chat.customerLeft ? "Left the chat" : "Disconnected");
+    setT(chat.el.disconnected, chat.customerLeft ? "customerLeft" : "customerDisconnected");
     if (connected === false && (wasConnected || left)) {
       hideCustomerTyping(chat);
-      const name = (chat.data.customer && chat.data.customer.name) || "The customer";
-      announce(left ? `${name} left the chat.` : `${name} disconnected.`, false);
+      const name = (chat.data.customer && chat.data.customer.name) || t("TheCustomer");
+      announce(t(left ? "announceLeft" : "announceDisconnected", { name }), false);
     } else if (connected !== false) {
       chat.customerLeft = false;
     }
@@ -1308,7 +1899,7 @@
       desk.canned.set(key, listAll(`/canned-responses${query}`).then(
         (items) => items.filter((item) => item.active !== false).map((item) => ({
           id: item.id || item.key || item.title,
-          title: item.title || item.name || item.label || "Response",
+          title: item.title || item.name || item.label || t("cannedUntitled"),
           body: item.body || item.text || "",
           language: item.language || null,
         })).filter((item) => item.body),
@@ -1365,15 +1956,6 @@
     en: "Could you share your screen so I can guide you through the form? Press \u201cShare my screen\u201d under the call when you are ready; you can stop at any time.",
     es: "\u00bfPodr\u00eda compartir su pantalla para guiarle con el formulario? Pulse \u201cCompartir mi pantalla\u201d debajo de la llamada cuando est\u00e9 listo; puede dejar de compartir cuando quiera.",
   };
-  const CALL_FAILURES = {
-    permission_denied: "the customer's browser was refused the microphone or camera",
-    no_device: "the customer has no microphone or camera",
-    device_busy: "the customer's microphone or camera is in use elsewhere",
-    media_failed: "the customer's browser could not start the media",
-    no_webrtc: "the customer's browser cannot make calls",
-    no_media_devices: "the customer's browser cannot use a microphone here",
-  };
-
   function customerText(chat, table) {
     const language = chat.data.customer && chat.data.customer.language;
     return table[language] || table.en;
@@ -1391,9 +1973,9 @@
     }
   }
 
-  function setCallStatus(chat, state, text) {
+  function setCallStatus(chat, state, key) {
     chat.el.webCall.dataset.state = state;
-    setText(chat.el.callStatus, text);
+    setT(chat.el.callStatus, key);
   }
 
   function callMedia(chat) {
@@ -1408,7 +1990,7 @@
       renderChatDetails(chat);
     }
     const media = callMedia(chat);
-    setText($(".web-call-title", chat.el.panel), media === "video" ? "Video call" : "Voice call");
+    setT($(".web-call-title", chat.el.panel), media === "video" ? "videoCall" : "voiceCall");
     show(chat.el.callCamera, media === "video");
     show(chat.el.webCall, true);
     show(chat.el.callControls, true);
@@ -1419,11 +2001,11 @@
   function onCallSignal(chat, frame) {
     if (frame.kind === "hangup" && (!chat.call || chat.call.ended)) {
       // The customer's browser could not start (or left before we had media).
-      const why = CALL_FAILURES[frame.reason];
+      const why = Object.hasOwn(STRINGS.en, `noCall_${frame.reason}`) ? `noCall_${frame.reason}` : null;
       if (why || chat.webCall || isCallChannel(chat.channel)) {
         showWebCall(chat);
         show(chat.el.callControls, false);
-        setCallStatus(chat, "ended", why ? `No call: ${why}. Continue by chat.` : "The customer hung up.");
+        setCallStatus(chat, "ended", why || "customerHungUp");
       }
       return;
     }
@@ -1439,16 +2021,17 @@
     showWebCall(chat);
     clearError(chat.el.callError);
     const media = callMedia(chat);
-    setCallStatus(chat, "connecting", "Connecting the call…");
+    setCallStatus(chat, "connecting", "callConnecting");
     let stream = null;
     if (SwitchboardCall.unsupportedReason()) {
-      showError(chat.el.callError, { problem: { title: "This browser cannot make calls: you will hear nothing. Use the chat." } });
+      showError(chat.el.callError, deskProblem("browserCannotCall"));
     } else {
       try {
         stream = await SwitchboardCall.getLocalMedia(media);
       } catch (error) {
         const reason = SwitchboardCall.mediaErrorReason(error);
-        showError(chat.el.callError, { problem: { title: `Your microphone${media === "video" ? " or camera" : ""} could not be used (${reason.replace("_", " ")}): the customer will not hear you.` } });
+        const why = Object.hasOwn(STRINGS.en, `mediaError_${reason}`) ? { key: `mediaError_${reason}` } : reason.replace(/_/g, " ");
+        showError(chat.el.callError, deskProblem(media === "video" ? "micCameraFailed" : "micFailed", { reason: why }));
       }
     }
     const iceServers = await request("GET", "/calls/ice-servers").then((answer) => (answer && answer.iceServers) || [], () => []);
@@ -1456,6 +2039,7 @@
     chat.el.callTimer.dataset.seconds = "0";
     chat.el.callTimer.textContent = "0:00";
     show(chat.el.callQuality, false);
+    chat.lastQuality = null;
     show(chat.el.callScreen, false);
     chat.call = new SwitchboardCall.Call({
       role: "agent",
@@ -1481,9 +2065,9 @@
   }
 
   function onDeskCallState(chat, state) {
-    if (state === "connected") setCallStatus(chat, "connected", chat.call && chat.call.held ? "On hold." : "Call connected.");
-    else if (state === "reconnecting") setCallStatus(chat, "reconnecting", "The connection dropped. Reconnecting…");
-    else if (state === "connecting") setCallStatus(chat, "connecting", "Connecting the call…");
+    if (state === "connected") setCallStatus(chat, "connected", chat.call && chat.call.held ? "callHeldShort" : "callConnected");
+    else if (state === "reconnecting") setCallStatus(chat, "reconnecting", "callReconnecting");
+    else if (state === "connecting") setCallStatus(chat, "connecting", "callConnecting");
   }
 
   function onDeskRemoteTrack(chat, track, streams) {
@@ -1513,12 +2097,14 @@
 
   function showDeskQuality(chat, quality) {
     const el = chat.el.callQuality;
+    chat.lastQuality = quality;
     el.dataset.level = quality.level;
     const parts = [];
-    if (quality.rtt != null) parts.push(`round trip ${Math.round(quality.rtt * 1000)} ms`);
-    if (quality.jitter != null) parts.push(`jitter ${Math.round(quality.jitter * 1000)} ms`);
-    if (quality.loss != null) parts.push(`loss ${(quality.loss * 100).toFixed(1)} %`);
-    setText(el, `Connection: ${quality.level}${parts.length ? ` (${parts.join(", ")})` : ""}`);
+    if (quality.rtt != null) parts.push(t("roundTrip", { n: Math.round(quality.rtt * 1000) }));
+    if (quality.jitter != null) parts.push(t("jitter", { n: Math.round(quality.jitter * 1000) }));
+    if (quality.loss != null) parts.push(t("loss", { n: (quality.loss * 100).toFixed(1) }));
+    const level = tCode("quality_", quality.level, quality.level);
+    setText(el, parts.length ? t("qualityDetails", { level, details: parts.join(", ") }) : t("quality", { level }));
     show(el, true);
   }
 
@@ -1545,14 +2131,14 @@
     chat.call.reportHold(held);
     chat.el.callAudio.muted = held;
     chat.el.callHold.setAttribute("aria-pressed", String(held));
-    setCallStatus(chat, held ? "held" : "connected", held ? "On hold: the customer hears nothing." : "Call connected.");
+    setCallStatus(chat, held ? "held" : "connected", held ? "callHeld" : "callConnected");
     postChatLine(chat, customerText(chat, HOLD_TEXT)[held ? 0 : 1]);
   }
 
   function askScreenShare(chat) {
     if (!chat.call || chat.call.ended) return;
     postChatLine(chat, customerText(chat, SHARE_TEXT));
-    setText(chat.el.callStatus, "Screen share requested: the customer decides.");
+    setT(chat.el.callStatus, "shareRequested");
   }
 
   function hangUpCall(chat, reason) {
@@ -1563,14 +2149,9 @@
     show(chat.el.callControls, false);
     show(chat.el.callVideos, false);
     chat.el.callAudio.srcObject = null;
-    let text = by === "remote" ? "The customer hung up." : "You hung up.";
-    if (reason === "media_lost") text = "The call ended: the connection was lost.";
-    else if (reason === "page_closed") text = "The customer closed the page: the call ended.";
-    if (reason === "transferred") {
-      setCallStatus(chat, "ended", "Call transferred: it starts again when the next specialist answers.");
-    } else {
-      setCallStatus(chat, "ended", `${text} End the conversation when you are done.`);
-    }
+    let key = by === "remote" ? "callEnded_remote" : "callEnded_local";
+    if (reason === "media_lost" || reason === "page_closed") key = `callEnded_${reason}`;
+    setCallStatus(chat, "ended", reason === "transferred" ? "callTransferred" : key);
     if (chat.channel === "chat") {
       chat.inviteMedia = null;
       renderChatDetails(chat);
@@ -1580,12 +2161,12 @@
   function inviteToCall(chat, media) {
     clearError(chat.el.actionsError);
     if (!sendFrame({ type: "call_invite", interaction_id: chat.id, media })) {
-      showError(chat.el.actionsError, { problem: { title: "Not connected: try again in a moment." } });
+      showError(chat.el.actionsError, deskProblem("notConnected"));
       return;
     }
     chat.invited = media;
     setText(chat.el.callStatus, "");
-    announce(`${media === "video" ? "Video" : "Voice"} call invitation sent.`, false);
+    announce(t(media === "video" ? "inviteSent_video" : "inviteSent_voice"), false);
     setText(chat.el.endedNote, "");
   }
 
@@ -1593,13 +2174,13 @@
     const media = chat.invited || "voice";
     chat.invited = null;
     if (!accepted) {
-      announce("The customer declined the call.", false);
-      showError(chat.el.actionsError, { problem: { title: "The customer declined the call (or could not start it)." } });
+      announce(t("inviteDeclined"), false);
+      showError(chat.el.actionsError, deskProblem("inviteDeclinedError"));
       return;
     }
     chat.inviteMedia = media;
     showWebCall(chat);
-    setCallStatus(chat, "connecting", "The customer accepted: connecting the call…");
+    setCallStatus(chat, "connecting", "inviteAccepted");
   }
 
   // ---------------------------------------------------------------- end and wrap-up
@@ -1622,7 +2203,7 @@
     try {
       await request("POST", `/interactions/${encodeURIComponent(chat.id)}/complete`);
       stopTyping(chat);
-      markEnded(chat, "You ended the conversation.");
+      markEnded(chat, "youEnded");
       // The wrap_up frame brings the deadline; if it is slow, open the form anyway.
       if (!chat.wrapUpOpen) startWrapUp(chat, null);
       focusWrapUp(chat);
@@ -1636,7 +2217,8 @@
     }
   }
 
-  function markEnded(chat, text) {
+  /** The conversation is over here; `key` (and `vars`) say how, under the messages. */
+  function markEnded(chat, key, vars) {
     chat.ended = true;
     if (chat.call && !chat.call.ended) chat.call.finish("chat_ended", "local");
     show(chat.el.inviteVoice, false);
@@ -1646,7 +2228,7 @@
     show(chat.el.endConfirm, false);
     show(chat.el.transferButton, false);
     hideCustomerTyping(chat);
-    setText(chat.el.endedNote, text);
+    setT(chat.el.endedNote, key, vars);
     show(chat.el.endedNote, true);
   }
 
@@ -1654,8 +2236,9 @@
     const parsed = parseTime(endsAt);
     if (parsed != null) chat.wrapUpEndsAt = parsed;
     if (!chat.ended) {
-      const name = (chat.data.customer && chat.data.customer.name) || "The customer";
-      markEnded(chat, chat.customerLeft ? `${name} left the chat.` : "The conversation has ended.");
+      const name = (chat.data.customer && chat.data.customer.name) || { key: "TheCustomer" };
+      if (chat.customerLeft) markEnded(chat, "announceLeft", { name });
+      else markEnded(chat, "conversationEnded");
     }
     if (!chat.wrapUpOpen) {
       chat.wrapUpOpen = true;
@@ -1682,7 +2265,7 @@
       return;
     }
     const left = Math.max(0, (chat.wrapUpEndsAt - Date.now()) / 1000);
-    setText(chat.el.wrapupCountdown, left > 0 ? `Wrap-up ends in ${formatDuration(left)}` : "Wrap-up time is over");
+    setText(chat.el.wrapupCountdown, left > 0 ? t("wrapUpEndsIn", { time: formatDuration(left) }) : t("wrapUpOver"));
     chat.el.wrapupCountdown.classList.toggle("urgent", left <= 30);
   }
 
@@ -1706,7 +2289,7 @@
       if (!items.length) {
         const p = document.createElement("p");
         p.className = "hint";
-        p.textContent = "No dispositions are set up.";
+        setT(p, "noDispositions");
         fieldset.appendChild(p);
       }
       for (const item of items) {
@@ -1721,7 +2304,7 @@
         fieldset.appendChild(label);
       }
     } catch (error) {
-      loading.textContent = "";
+      setText(loading, "");
       const p = document.createElement("p");
       p.className = "error";
       fieldset.appendChild(p);
@@ -1746,11 +2329,11 @@
     if (followRaw) {
       const ms = Date.parse(followRaw); // datetime-local: local time, no zone
       if (!Number.isFinite(ms)) {
-        showError(chat.el.wrapupError, { problem: { title: "Check the follow-up date and time." } });
+        showError(chat.el.wrapupError, deskProblem("checkFollowUp"));
         return;
       }
       if (ms <= Date.now()) {
-        fieldBoxes.follow_up_at.textContent = "Choose a time in the future.";
+        setT(fieldBoxes.follow_up_at, "futureTime");
         fieldBoxes.follow_up_at.hidden = false;
         $(".wrapup-followup", form).focus();
         return;
@@ -1765,7 +2348,7 @@
       await request("POST", `/interactions/${encodeURIComponent(chat.id)}/finish-wrap-up`,
         { disposition_ids: ids, notes: notes || null, follow_up_at: followUp,
           follow_up_note: followUp && followUpNote ? followUpNote : null });
-      setText(chat.el.wrapupCountdown, "Wrap-up saved.");
+      setT(chat.el.wrapupCountdown, "wrapUpSaved");
       // chat_closed removes the tab; if it never comes, remove it anyway.
       window.setTimeout(() => closeChat(chat.id, "completed"), 15000);
     } catch (error) {
@@ -1806,16 +2389,19 @@
     show($("#transfer-note-field"), kind === "warm");
   }
 
-  function fillSelect(select, items, placeholder) {
+  /** Options [value, label] after a first empty one saying `placeholderKey`; a label is a
+   * name as it is, or {key, vars}, a text of ours. */
+  function fillSelect(select, items, placeholderKey) {
     select.replaceChildren();
     const first = document.createElement("option");
     first.value = "";
-    first.textContent = placeholder;
+    setT(first, placeholderKey);
     select.appendChild(first);
     for (const [value, label] of items) {
       const option = document.createElement("option");
       option.value = value;
-      option.textContent = label;
+      if (label && typeof label === "object") setT(option, label.key, label.vars);
+      else setText(option, label);
       select.appendChild(option);
     }
   }
@@ -1826,9 +2412,10 @@
     clearError(els.error, els.fieldBoxes);
     els.form.reset();
     syncTransferForm();
-    setText($("#transfer-subject"), `Conversation with ${(chat.data.customer && chat.data.customer.name) || "the customer"}`);
-    fillSelect(els.queue, [], "Loading queues…");
-    fillSelect(els.agent, [], "Loading agents…");
+    setT($("#transfer-subject"), "conversationWith",
+      { name: (chat.data.customer && chat.data.customer.name) || { key: "theCustomer" } });
+    fillSelect(els.queue, [], "loadingQueues");
+    fillSelect(els.agent, [], "loadingAgents");
     if (typeof els.dialog.showModal === "function") els.dialog.showModal();
     else els.dialog.setAttribute("open", "");
     els.queue.focus();
@@ -1843,10 +2430,10 @@
       const current = queueName(chat.data.queue);
       const items = queues.value.filter((q) => q.active !== false)
         .sort((a, b) => String(a.name).localeCompare(String(b.name)))
-        .map((q) => [q.name, q.name === current ? `${q.name} (current)` : q.name]);
-      fillSelect(els.queue, items, "Choose a queue");
+        .map((q) => [q.name, q.name === current ? { key: "currentQueue", vars: { name: q.name } } : q.name]);
+      fillSelect(els.queue, items, "chooseQueue");
     } else {
-      fillSelect(els.queue, [], "Queues could not be loaded");
+      fillSelect(els.queue, [], "queuesFailed");
       showError(els.fieldBoxes.queue, queues.reason);
     }
     renderTransferAgents(els, agents, myId);
@@ -1863,8 +2450,8 @@
     show(els.agentHint, true);
     if (agents.status !== "fulfilled") {
       const error = agents.reason;
-      fillSelect(els.agent, [], "Agents could not be loaded");
-      setText(els.agentHint, "Transfer to a queue instead, or close this dialog and try again.");
+      fillSelect(els.agent, [], "agentsFailed");
+      setT(els.agentHint, "agentsFailedHint");
       showError(els.fieldBoxes.agent_id, error);
       return;
     }
@@ -1874,15 +2461,15 @@
       .map((a) => {
         const held = totalLoad(a.load);
         const name = a.name || String(a.agent_id);
-        return [String(a.agent_id), held ? `${name} (${held} open)` : name];
+        return [String(a.agent_id), held ? { key: "agentLoad", vars: { name, n: held } } : name];
       });
     if (!items.length) {
-      fillSelect(els.agent, [], "No colleague is available now");
-      setText(els.agentHint, "Only colleagues who are available now are listed: transfer to a queue instead.");
+      fillSelect(els.agent, [], "noColleague");
+      setT(els.agentHint, "noColleagueHint");
       return;
     }
-    fillSelect(els.agent, items, "Choose an agent");
-    setText(els.agentHint, "Colleagues available now; the number in brackets is what they already handle.");
+    fillSelect(els.agent, items, "chooseAgent");
+    setT(els.agentHint, "agentsHint");
   }
 
   function closeTransfer() {
@@ -1906,14 +2493,14 @@
     const body = {};
     if (target === "queue") {
       if (!els.queue.value) {
-        showError(els.fieldBoxes.queue, { problem: { title: "Choose a queue." } });
+        showError(els.fieldBoxes.queue, deskProblem("chooseQueueError"));
         els.queue.focus();
         return;
       }
       body.queue = els.queue.value;
     } else {
       if (!els.agent.value) {
-        showError(els.fieldBoxes.agent_id, { problem: { title: "Choose an agent." } });
+        showError(els.fieldBoxes.agent_id, deskProblem("chooseAgentError"));
         els.agent.focus();
         return;
       }
@@ -1922,7 +2509,7 @@
     if (kind === "warm") {
       const note = els.note.value.trim();
       if (!note) {
-        showError(els.fieldBoxes.note, { problem: { title: "Write a note for a warm transfer." } });
+        showError(els.fieldBoxes.note, deskProblem("warmNoteError"));
         els.note.focus();
         return;
       }
@@ -1941,11 +2528,11 @@
     try {
       await request("POST", `/interactions/${encodeURIComponent(chat.id)}/transfer`, body);
       closeTransfer();
-      markEnded(chat, "Transferred. This tab closes in a moment.");
+      markEnded(chat, "transferredNote");
     } catch (error) {
       showError(els.error, error, els.fieldBoxes);
       if (hadCall) {
-        setCallStatus(chat, "ended", "The call ended for the transfer, but the transfer failed: try again, or continue in the chat.");
+        setCallStatus(chat, "ended", "transferCallFailed");
       }
     } finally {
       transfer.busy = false;
@@ -1964,8 +2551,8 @@
     const username = form.elements.username.value.trim();
     const password = form.elements.password.value;
     if (!username || !password) {
-      if (!username) { fieldBoxes.username.textContent = "Enter your username."; fieldBoxes.username.hidden = false; }
-      if (!password) { fieldBoxes.password.textContent = "Enter your password."; fieldBoxes.password.hidden = false; }
+      if (!username) { setT(fieldBoxes.username, "enterUsername"); fieldBoxes.username.hidden = false; }
+      if (!password) { setT(fieldBoxes.password, "enterPassword"); fieldBoxes.password.hidden = false; }
       (username ? form.elements.password : form.elements.username).focus();
       return;
     }
@@ -2009,7 +2596,8 @@
     $("#presence-select").focus();
   }
 
-  function signedOut(message) {
+  /** Back to the sign-in form; `key` (and `vars`) say why, when there is a why. */
+  function signedOut(key, vars) {
     disconnect();
     clearSession();
     for (const id of [...desk.offers.keys()]) removeOffer(id, null, true);
@@ -2024,14 +2612,14 @@
     show($("#topbar-desk"), false);
     show($("#signin"), true);
     const errorBox = $("#signin-error");
-    if (message) {
-      errorBox.textContent = message;
+    if (key) {
+      setT(errorBox, key, vars);
       errorBox.hidden = false;
     } else {
       clearError(errorBox);
     }
     $("#signin-username").focus();
-    document.title = "Switchboard agent desk";
+    document.title = t("title");
   }
 
   async function onSignOut() {
@@ -2072,6 +2660,9 @@
   // ---------------------------------------------------------------- start
 
   function init() {
+    lang = initialLanguage();
+    applyLanguage();
+    $("#lang-select").addEventListener("change", (event) => chooseLanguage(event.target.value));
     $("#signin-form").addEventListener("submit", onSignIn);
     $("#sign-out").addEventListener("click", onSignOut);
     $("#presence-select").addEventListener("change", changePresence);
@@ -2090,7 +2681,7 @@
     if (loadSession()) {
       const resume = session.expiresAt - Date.now() > 30000 ? Promise.resolve() : refreshTokens();
       resume.then(startDesk).catch((error) => {
-        if (session.refresh) signedOut(`Could not resume the session: ${error.message}`);
+        if (session.refresh) signedOut("resumeFailed", { detail: error.message });
       });
     } else {
       $("#signin-username").focus();
