@@ -80,8 +80,9 @@ def create_app(settings: Settings) -> FastAPI:
             return RoutingWorker(
                 sessions=writer_sessions,
                 rebuild=recovery.rebuild,
-                publish=bus_publisher(bus, webhooks),
+                publish=bus_publisher(bus),
                 outbox=write_outbox,
+                on_deliveries=webhooks.notify,
                 sweep_interval_s=settings.sweep_interval_s,
                 fence=fence,
             )

@@ -110,7 +110,11 @@ async def persist_batch(
     await _record_presence(session, events)
     history = _history_rows(stored)
     if history:
-        await session.execute(insert(InteractionEvent), history)
+        # With NULLs rendered, system events (no actor_id) and agents' share one statement;
+        # by default the ORM would split the batch into one INSERT per set of non-null keys.
+        await session.execute(
+            insert(InteractionEvent).execution_options(render_nulls=True), history
+        )
     keys = _idempotency_rows(items)
     if keys:
         await session.execute(insert(IdempotencyKey), keys)

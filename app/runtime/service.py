@@ -33,7 +33,6 @@ from app.runtime.requests import (
     WriterRequest,
 )
 from app.runtime.worker import Publisher
-from app.webhooks.dispatcher import WebhookDispatcher
 from app.webhooks.outbox import OutboundEvent, enqueue_deliveries
 
 ALL_EVENTS_CHANNEL = "events"
@@ -126,22 +125,17 @@ class RoutingService:
         return reply.result
 
 
-async def write_outbox(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:
-    """Queue the webhook deliveries of a batch in the batch's own transaction."""
+async def write_outbox(session: AsyncSession, stored: Sequence[StoredEvent]) -> int:
+    """Queue the webhook deliveries of a batch in the batch's own transaction; how many."""
     events = [OutboundEvent(one.id, one.type, one.occurred_at, one.data) for one in stored]
     # An accepted call tells the telephony platform where to bridge it.
-    await enqueue_deliveries(session, events, enrich=with_telephony_details)
+    return await enqueue_deliveries(session, events, enrich=with_telephony_details)
 
 
-def bus_publisher(bus: Bus, webhooks: WebhookDispatcher | None = None) -> Publisher:
-    """Publish each stored event on `events` and on its interaction's and agent's channels.
-
-    The webhook dispatcher is woken too: the batch's deliveries are committed by now.
-    """
+def bus_publisher(bus: Bus) -> Publisher:
+    """Publish each stored event on `events` and on its interaction's and agent's channels."""
 
     async def publish(stored: Sequence[StoredEvent]) -> None:
-        if webhooks is not None and stored:
-            webhooks.notify()
         messages: list[tuple[str, bytes]] = []
         for event in stored:
             payload = json.dumps(

@@ -53,8 +53,8 @@ ResponseBuilder = Callable[[Engine, list[e.Event]], dict[str, Any]]
 ConfigLoader = Callable[[AsyncSession], Awaitable[list[c.Command]]]
 Publisher = Callable[[Sequence[StoredEvent]], Awaitable[None]]
 Rebuilder = Callable[[AsyncSession, float], Awaitable[tuple[Engine, list[c.Command]]]]
-# Writes the webhook outbox rows for a batch, in the batch's own transaction.
-OutboxWriter = Callable[[AsyncSession, Sequence[StoredEvent]], Awaitable[None]]
+# Writes the webhook outbox rows for a batch, in the batch's own transaction; how many.
+OutboxWriter = Callable[[AsyncSession, Sequence[StoredEvent]], Awaitable[int]]
 
 
 class StorageError(Exception):
@@ -118,6 +118,7 @@ class RoutingWorker:
         rebuild: Rebuilder,
         publish: Publisher,
         outbox: OutboxWriter | None = None,
+        on_deliveries: Callable[[], None] | None = None,
         sweep_interval_s: float = 30.0,
         now: Callable[[], float] = clock.now_s,
         fence: int | None = None,
@@ -130,6 +131,9 @@ class RoutingWorker:
         self._rebuild = rebuild
         self._publish = publish
         self._outbox = outbox
+        # Wakes the webhook dispatcher once a batch's deliveries are committed: only then,
+        # so a service without subscribers does not read the outbox after every batch.
+        self._on_deliveries = on_deliveries
         self._now = now
         self._inbox: asyncio.Queue[_Request] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -291,8 +295,10 @@ class RoutingWorker:
             if not any(item.events or item.new_interaction for item in items):
                 _resolve(batch, outcomes)
                 return
-            stored = await self._store(session, self.engine, items)
+            stored, deliveries = await self._store(session, self.engine, items)
         self.batches += 1
+        if deliveries and self._on_deliveries is not None:
+            self._on_deliveries()
         await self._publish_safely(stored)
         _resolve(batch, outcomes)
 
@@ -420,14 +426,14 @@ class RoutingWorker:
 
     async def _store(
         self, session: AsyncSession, engine: Engine, items: Sequence[BatchItem]
-    ) -> list[StoredEvent]:
+    ) -> tuple[list[StoredEvent], int]:
+        """Store the batch and its webhook deliveries in one transaction; (events, deliveries)."""
         if self.fence is not None:
             await check_fence(session, self.fence)
         stored = await persist_batch(session, engine, items)
-        if self._outbox is not None:
-            await self._outbox(session, stored)
+        deliveries = 0 if self._outbox is None else await self._outbox(session, stored)
         await session.commit()
-        return stored
+        return stored, deliveries
 
     async def _publish_safely(self, stored: Sequence[StoredEvent]) -> None:
         try:
@@ -451,8 +457,10 @@ class RoutingWorker:
                 self._track_queue_names(command)
             events.extend(engine.apply(c.Tick(), now))
             self.engine = engine
-            stored = await self._store(session, engine, [BatchItem(events)])
+            stored, deliveries = await self._store(session, engine, [BatchItem(events)])
         logger.info("routing engine rebuilt: %d events on recovery", len(events))
+        if deliveries and self._on_deliveries is not None:
+            self._on_deliveries()
         await self._publish_safely(stored)
 
     async def _try_recover(self) -> bool:

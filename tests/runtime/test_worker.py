@@ -63,11 +63,8 @@ async def sessions(migrated_settings: Settings) -> AsyncIterator[async_sessionma
     await engine.dispose()
 
 
-@pytest.fixture
-async def worker(
-    sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[tuple[RoutingWorker, FakeClock, Published]]:
-    """A running writer with one chat queue (5 s offers, busy on a miss) and one agent."""
+async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """One chat queue (5 s offers, busy on a miss) and one agent."""
     async with sessions() as session, session.begin():
         session.add(
             Queue(id=uuid.UUID(QUEUE), name="UI", offer_timeout_s=5, busy_on_missed_offer=True)
@@ -81,6 +78,14 @@ async def worker(
                 password_hash="-",
             )
         )
+
+
+@pytest.fixture
+async def worker(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[tuple[RoutingWorker, FakeClock, Published]]:
+    """A running writer with one chat queue (5 s offers, busy on a miss) and one agent."""
+    await _seed(sessions)
     clock, published = FakeClock(), Published()
     writer = RoutingWorker(
         sessions=sessions, rebuild=recovery.rebuild, publish=published, now=clock
@@ -202,3 +207,31 @@ async def test_the_same_request_twice_in_one_batch_is_applied_once_and_answered_
     assert second.replayed
     changes = [event for event in published.events if event.type == "agent.state_changed"]
     assert len(changes) == 1
+
+
+@pytest.mark.parametrize(("deliveries", "wakes"), [(2, 1), (0, 0)])
+async def test_the_webhook_dispatcher_is_woken_only_after_a_batch_that_added_deliveries(
+    sessions: async_sessionmaker[AsyncSession], deliveries: int, wakes: int
+) -> None:
+    await _seed(sessions)
+    woken: list[int] = []
+
+    async def outbox(session: AsyncSession, stored: object) -> int:
+        return deliveries
+
+    writer = RoutingWorker(
+        sessions=sessions,
+        rebuild=recovery.rebuild,
+        publish=Published(),
+        outbox=outbox,
+        on_deliveries=lambda: woken.append(1),
+        now=FakeClock(),
+    )
+    await writer.start()
+    woken.clear()  # recovery's own batch
+    try:
+        arrive, new = _arrival()
+        await writer.submit(arrive, new_interaction=new)
+    finally:
+        await writer.stop()
+    assert len(woken) == wakes
