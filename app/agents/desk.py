@@ -18,9 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.agents import desk_view
 from app.agents.desk_view import DeskItem, iso
 from app.auth.principals import Principal, Role
 from app.calls.signaling import BUS_TYPE, CLIENT_TYPES, CallSignals
@@ -332,19 +330,17 @@ class DeskConnection:
     async def _details(self, offers: list[DeskItem], new_chats: list[DeskItem]) -> set[uuid.UUID]:
         """Read what new frames need beyond the desk read: histories not read yet, and
         which new chats have their claimant connected. No connection when nothing is new."""
-        unread = [item for item in (*offers, *new_chats) if item.id not in self._histories]
-        if not unread and not new_chats:
-            return set()
-        async with self._resources.read_engine.connect() as connection:
-            for item in unread:
-                await self._remember_history(connection, item)
-            ids = [item.id for item in new_chats]
-            return await desk_view.connected_claimants(connection, ids)
-
-    async def _remember_history(self, connection: AsyncConnection, item: DeskItem) -> None:
         # Read once per interaction on the desk: the offer's history serves its chat too.
-        if item.id not in self._histories:
-            self._histories[item.id] = await desk_view.customer_history(connection, item)
+        unread = [item for item in (*offers, *new_chats) if item.id not in self._histories]
+        reads = self._resources.desk_reads
+        # Asked in the same turn, both join the other desks' reads of this turn.
+        histories: dict[uuid.UUID, list[dict[str, Any]]]
+        connected: set[uuid.UUID]
+        histories, connected = await asyncio.gather(
+            reads.histories(unread), reads.connected([item.id for item in new_chats])
+        )
+        self._histories.update(histories)
+        return connected
 
     def _offer_frame(self, item: DeskItem) -> dict[str, Any]:
         return {

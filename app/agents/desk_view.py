@@ -1,18 +1,20 @@
 """What an agent desk shows, read from the database without ORM objects.
 
-The desk re-reads this on every burst of routing events, so it is one statement for all of
-the agent's offers and chats (with their queue and what a chat frame needs), one for the
-claimants' connections of new chats, and one per new customer for the history.
+The desk re-reads this on every burst of routing events. Every read is shared by the desks
+that ask in the same turn of the event loop: one statement for all their offers and chats
+(with their queue and what a chat frame needs), one for the claimants' connections of new
+chats, and one for the histories of new customers known by id (one each by email).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,6 +26,10 @@ from app.realtime.models import SocketPresence
 from app.routing.model import InteractionState
 
 HISTORY_LIMIT = 5
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+# Reads the values of many keys on one connection.
+Fetch = Callable[[AsyncConnection, list[K]], Awaitable[dict[K, V]]]
 SHOWN_STATES = (InteractionState.OFFERED, InteractionState.ACTIVE, InteractionState.WRAP_UP)
 
 
@@ -135,19 +141,38 @@ _HISTORY_COLUMNS = (
     Interaction.state,
     Interaction.topic,
 )
-_HISTORY_BY_CUSTOMER_ID = (
-    select(*_HISTORY_COLUMNS)
-    .where(
-        Interaction.customer_id == bindparam("customer_id"),
-        Interaction.id != bindparam("interaction_id"),
+
+
+def _recent_by_customer_ids() -> Any:
+    newest = (
+        func.row_number()
+        .over(partition_by=Interaction.customer_id, order_by=Interaction.created_at.desc())
+        .label("newest")
     )
-    .order_by(Interaction.created_at.desc())
-    .limit(HISTORY_LIMIT)
-)
+    ranked = (
+        select(Interaction.customer_id, *_HISTORY_COLUMNS, newest)
+        .where(Interaction.customer_id.in_(bindparam("customer_ids", expanding=True)))
+        .subquery()
+    )
+    return (
+        select(
+            ranked.c.customer_id,
+            ranked.c.id,
+            ranked.c.channel,
+            ranked.c.created_at,
+            ranked.c.state,
+            ranked.c.topic,
+        )
+        .where(ranked.c.newest <= bindparam("keep"))
+        .order_by(ranked.c.customer_id, ranked.c.newest)
+    )
+
+
+_RECENT_BY_CUSTOMER_IDS = _recent_by_customer_ids()
 
 
 async def read_desks(
-    connection: AsyncConnection, agent_ids: Iterable[uuid.UUID]
+    connection: AsyncConnection, agent_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[DeskItem]]:
     """Each agent's offers and chats, oldest offer first (an agent with none: an empty list)."""
     desks: dict[uuid.UUID, list[DeskItem]] = {agent_id: [] for agent_id in agent_ids}
@@ -181,28 +206,35 @@ def _item(row: Any) -> DeskItem:
     )
 
 
-class DeskReads:
-    """The desk reads of one process, made together: every desk that asks in the same turn of
-    the event loop (one routing batch's events reach many desks at once) shares one statement
-    and one pooled connection."""
+class TurnReads(Generic[K, V]):
+    """Reads asked for in the same turn of the event loop, made together: one routing batch's
+    events reach many desks at once, and they share one pooled connection and one `fetch`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, fetch: Fetch[K, V], name: str) -> None:
         self._engine = engine
-        self._waiting: dict[uuid.UUID, list[asyncio.Future[list[DeskItem]]]] = {}
+        self._fetch = fetch
+        self._name = name
+        self._waiting: dict[K, list[asyncio.Future[V]]] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def read(self, agent_id: uuid.UUID) -> list[DeskItem]:
-        """The agent's offers and chats, read with whatever other desks asked meanwhile."""
+    async def get(self, key: K) -> V:
+        """The value for `key`, read with whatever else was asked meanwhile."""
+        return (await self.get_many([key]))[key]
+
+    async def get_many(self, keys: Iterable[K]) -> dict[K, V]:
+        """The values for `keys` (asked in one turn, so they share one read)."""
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[list[DeskItem]] = loop.create_future()
-        if not self._waiting:
-            # Scheduled once per turn: the desks woken by the same frames join this read.
-            loop.call_soon(self._start_flush)
-        self._waiting.setdefault(agent_id, []).append(answer)
-        return await answer
+        answers: dict[K, asyncio.Future[V]] = {}
+        for key in keys:
+            if not self._waiting:
+                # Scheduled once per turn: the desks woken by the same frames join this read.
+                loop.call_soon(self._start_flush)
+            answers[key] = loop.create_future()
+            self._waiting.setdefault(key, []).append(answers[key])
+        return {key: await answer for key, answer in answers.items()}
 
     def _start_flush(self) -> None:
-        task = asyncio.create_task(self._flush(), name="desk-reads")
+        task = asyncio.create_task(self._flush(), name=self._name)
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
@@ -210,48 +242,127 @@ class DeskReads:
         waiting, self._waiting = self._waiting, {}
         try:
             async with self._engine.connect() as connection:
-                desks = await read_desks(connection, waiting)
+                values = await self._fetch(connection, list(waiting))
         except Exception as exc:
             for answers in waiting.values():
                 for answer in answers:
                     if not answer.done():
                         answer.set_exception(exc)
             return
-        for agent_id, answers in waiting.items():
+        for key, answers in waiting.items():
             for answer in answers:
                 if not answer.done():
-                    answer.set_result(desks[agent_id])
+                    answer.set_result(values[key])
 
 
-async def connected_claimants(
-    connection: AsyncConnection, interaction_ids: Iterable[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of these chats have their claimant's socket open, as any process recorded."""
+class DeskReads:
+    """The desk reads of one process, each shared by the desks that ask in the same turn:
+    offers and chats, customers' histories, claimants' connections."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._desks = TurnReads(engine, read_desks, "desk-reads")
+        self._histories = TurnReads(engine, customer_histories, "desk-histories")
+        self._connected = TurnReads(engine, claimants_connected, "desk-claimants")
+
+    async def read(self, agent_id: uuid.UUID) -> list[DeskItem]:
+        """The agent's offers and chats, oldest offer first."""
+        return await self._desks.get(agent_id)
+
+    async def histories(self, items: Iterable[DeskItem]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+        """Each item's customer's earlier interactions, newest first, by interaction id."""
+        found = await self._histories.get_many(HistoryRequest.of(item) for item in items)
+        return {request.interaction_id: history for request, history in found.items()}
+
+    async def connected(self, interaction_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these chats have their claimant's socket open, as any process recorded."""
+        found = await self._connected.get_many(interaction_ids)
+        return {interaction_id for interaction_id, connected in found.items() if connected}
+
+
+async def claimants_connected(
+    connection: AsyncConnection, interaction_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, bool]:
+    """For each chat, whether its claimant's socket is open, as any process recorded."""
     subjects = {str(one): one for one in interaction_ids}
+    connected = {one: False for one in interaction_ids}
     if not subjects:
-        return set()
+        return connected
     rows = await connection.execute(_CONNECTED, {"subjects": list(subjects)})
-    return {subjects[row[0]] for row in rows if row[0] in subjects}
+    for row in rows:
+        if row[0] in subjects:
+            connected[subjects[row[0]]] = True
+    return connected
 
 
-async def customer_history(connection: AsyncConnection, item: DeskItem) -> list[dict[str, Any]]:
-    """The customer's earlier interactions, newest first (by their id, else their email)."""
-    email = item.contact.get("email")
-    if item.customer_id and not email:
-        rows = await connection.execute(
-            _HISTORY_BY_CUSTOMER_ID, {"customer_id": item.customer_id, "interaction_id": item.id}
-        )
-        return [_history_entry(row) for row in rows]
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    """Whose history an item's frames show: the customer's id, else their email."""
+
+    interaction_id: uuid.UUID
+    customer_id: str | None
+    email: str | None
+
+    @classmethod
+    def of(cls, item: DeskItem) -> HistoryRequest:
+        """The request for one offer or chat."""
+        email = item.contact.get("email")
+        return cls(item.id, item.customer_id, email if isinstance(email, str) else None)
+
+
+async def customer_histories(
+    connection: AsyncConnection, requests: Sequence[HistoryRequest]
+) -> dict[HistoryRequest, list[dict[str, Any]]]:
+    """Each customer's earlier interactions, newest first, not counting the item's own.
+
+    Customers known by id only (integrators' interactions) are read in one statement for all;
+    the others, by id or email, one statement each.
+    """
+    by_id = [one for one in requests if one.customer_id and not one.email]
+    found = await _histories_by_customer_id(connection, by_id)
+    for request in requests:
+        if request not in found:
+            found[request] = await customer_history(connection, request)
+    return found
+
+
+async def _histories_by_customer_id(
+    connection: AsyncConnection, requests: Sequence[HistoryRequest]
+) -> dict[HistoryRequest, list[dict[str, Any]]]:
+    if not requests:
+        return {}
+    askers = Counter(one.customer_id for one in requests)
+    # Each asker leaves out its own interaction: keep enough rows for all of them.
+    keep = HISTORY_LIMIT + max(askers.values())
+    rows = await connection.execute(
+        _RECENT_BY_CUSTOMER_IDS, {"customer_ids": list(askers), "keep": keep}
+    )
+    newest_first: dict[str, list[Any]] = {}
+    for row in rows:
+        newest_first.setdefault(row[0], []).append(row[1:])
+    return {
+        one: [
+            _history_entry(row)
+            for row in newest_first.get(one.customer_id or "", [])
+            if row[0] != one.interaction_id
+        ][:HISTORY_LIMIT]
+        for one in requests
+    }
+
+
+async def customer_history(
+    connection: AsyncConnection, request: HistoryRequest
+) -> list[dict[str, Any]]:
+    """One customer's earlier interactions, newest first (by their id or their email)."""
     same: list[Any] = []
-    if item.customer_id:
-        same.append(Interaction.customer_id == item.customer_id)
-    if email:
-        same.append(Interaction.customer_contact["email"].as_string() == email)
+    if request.customer_id:
+        same.append(Interaction.customer_id == request.customer_id)
+    if request.email:
+        same.append(Interaction.customer_contact["email"].as_string() == request.email)
     if not same:
         return []
     rows = await connection.execute(
         select(*_HISTORY_COLUMNS)
-        .where(or_(*same), Interaction.id != item.id)
+        .where(or_(*same), Interaction.id != request.interaction_id)
         .order_by(Interaction.created_at.desc())
         .limit(HISTORY_LIMIT)
     )
