@@ -26,11 +26,12 @@ from app.realtime.models import SocketPresence
 from app.routing.model import InteractionState
 
 HISTORY_LIMIT = 5
+SHOWN_STATES = (InteractionState.OFFERED, InteractionState.ACTIVE, InteractionState.WRAP_UP)
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 # Reads the values of many keys on one connection.
 Fetch = Callable[[AsyncConnection, list[K]], Awaitable[dict[K, V]]]
-SHOWN_STATES = (InteractionState.OFFERED, InteractionState.ACTIVE, InteractionState.WRAP_UP)
 
 
 @dataclass(frozen=True, slots=True)
