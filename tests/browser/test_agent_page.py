@@ -546,7 +546,9 @@ async def test_submitting_wrap_up_closes_the_tab(
     await panel.get_by_role("button", name="Finish wrap-up").click()
     # Sooner than the page's own fallback (15 s): the chat_closed frame removes the tab.
     await expect(conversation_tab(available_desk)).to_have_count(0)
-    await expect(available_desk.locator("#no-chats")).to_be_visible()
+    await expect(available_desk.locator("#no-chats")).to_have_text(
+        "No open conversations. New offers appear here."
+    )
 
 
 async def test_the_desk_in_spanish_switches_to_english_and_remembers_it(
@@ -572,7 +574,9 @@ async def test_the_desk_in_spanish_switches_to_english_and_remembers_it(
     await expect(page.locator("#connection")).to_have_text("Conectado")
     await status.select_option("available")
     await expect(page.locator("#presence-text")).to_have_text("Recibe contactos")
-    await expect(page.locator("#no-chats")).to_contain_text("No hay conversaciones abiertas")
+    await expect(page.locator("#no-chats")).to_have_text(
+        "No hay conversaciones abiertas. Los nuevos contactos aparecerán aquí."
+    )
 
     # The selector in the top bar: everything on the page follows, nothing is lost.
     await page.get_by_label("Idioma").select_option("en")

@@ -68,6 +68,7 @@
       conversations: "Conversations",
       openConversations: "Open conversations",
       noChats: "No open conversations. Set your status to Available to receive offers.",
+      noChatsAvailable: "No open conversations. New offers appear here.",
       offerTitle: "New {channel}: {name}",
       announceOffer: "New {channel} offer from {name}, {language}, {queue}",
       announceTopic: ", about {topic}",
@@ -309,6 +310,7 @@
       conversations: "Conversaciones",
       openConversations: "Conversaciones abiertas",
       noChats: "No hay conversaciones abiertas. Cambie su estado a Disponible para recibir contactos.",
+      noChatsAvailable: "No hay conversaciones abiertas. Los nuevos contactos aparecerán aquí.",
       offerTitle: "Nuevo contacto por {channel}: {name}",
       announceOffer: "Nuevo contacto por {channel} de {name}, {language}, {queue}",
       announceTopic: ", sobre {topic}",
@@ -1134,6 +1136,8 @@
       : presence.state === "busy" ? "notReceivingOffers" : "offline";
     if (presence.state === "busy" && presence.reason === "missed") key = "missedOffer";
     setT($("#presence-text"), key);
+    // The empty desk says what to do next: go available, or wait for offers.
+    setT($("#no-chats"), presence.state === "available" ? "noChatsAvailable" : "noChats");
   }
 
   async function changePresence() {
