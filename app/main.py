@@ -23,6 +23,7 @@ from app.auth.rate_limit import (
     RateLimiter,
     RedisRateLimiter,
 )
+from app.calls.service import end_calls_left_up
 from app.channels.chat.places import REFRESH_EVERY_S as PLACES_EVERY_S
 from app.channels.chat.places import PlaceTracker
 from app.channels.chat.socket import router as chat_socket_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
                 publish=bus_publisher(bus),
                 outbox=write_outbox,
                 on_deliveries=webhooks.notify,
+                consequences=end_calls_left_up,
                 sweep_interval_s=settings.sweep_interval_s,
                 fence=fence,
             )

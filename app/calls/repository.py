@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +55,26 @@ async def lock_call(session: AsyncSession, interaction_id: uuid.UUID) -> Call:
     return call
 
 
+async def browser_calls_up(
+    session: AsyncSession, interaction_ids: Sequence[uuid.UUID]
+) -> list[Call]:
+    """The calls of these interactions not ended yet that run between browsers (no
+    telephony call id, on an interaction no platform created), locked like `lock_call`."""
+    rows = await session.scalars(
+        select(Call)
+        .join(Interaction, Interaction.id == Call.interaction_id)
+        .where(
+            Call.interaction_id.in_(interaction_ids),
+            Call.status != CallStatus.ENDED,
+            Call.call_id.is_(None),
+            Interaction.external_id.is_(None),
+        )
+        .with_for_update(of=Call)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
 async def last_acceptance(
     session: AsyncSession, interaction_id: uuid.UUID
 ) -> tuple[int, datetime, dict[str, Any]] | None:
@@ -94,7 +114,7 @@ def add_event(
     *,
     event_type: str,
     at: datetime,
-    actor: tuple[str, str],
+    actor: tuple[str, str | None],
     data: dict[str, Any],
 ) -> None:
     """Append a call event to the interaction's history; `actor` is (kind, id)."""

@@ -19,6 +19,7 @@ figures count a call as answered then (`app.interactions.counted`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +53,9 @@ from app.interactions.errors import InteractionNotFoundError
 from app.interactions.models import Interaction
 from app.interactions.service import fresh_interaction
 from app.routing import commands as c
+from app.routing.engine import Engine
 from app.routing.model import Channel, InteractionId, InteractionState
+from app.runtime.persistence import StoredEvent
 from app.runtime.service import RoutingService
 from app.settings import Settings
 
@@ -231,7 +234,7 @@ async def _record(
     event: CallEventType,
     *,
     at: datetime,
-    actor: tuple[str, str],
+    actor: tuple[str, str | None],
     ended_by: CallParty | None,
     reason: str | None = None,
 ) -> None:
@@ -249,6 +252,51 @@ async def _record(
         actor=actor,
         data=data,
     )
+
+
+# After these routing events a web call is over, its agent having moved on; the reason.
+_OVER_AFTER = {
+    "interaction.wrap_up_started": "completed",
+    "interaction.transferred": "transferred",
+}
+# Who ends a call the pages left up: the routing, on nobody's behalf.
+_ROUTING_ACTOR = ("system", "routing")
+# A chat may carry a call too (the agent's invite): these are the channels worth a look.
+_MAY_HAVE_A_CALL = CALL_CHANNELS | {Channel.CHAT}
+
+
+async def end_calls_left_up(
+    session: AsyncSession, engine: Engine, stored: Sequence[StoredEvent]
+) -> None:
+    """End the browser calls still up when their interaction went into wrap-up or was
+    transferred, by the system, in the routing batch's own transaction.
+
+    The pages hang up first, and then this finds nothing; it keeps the figures right when a
+    page could not (crashed, offline). Telephony calls end by the platform's own `ended`.
+    """
+    leaving: dict[uuid.UUID, tuple[str, datetime]] = {}
+    for event in stored:
+        reason = _OVER_AFTER.get(event.type)
+        if reason is None or event.interaction_id is None:
+            continue
+        view = engine.interaction(InteractionId(event.interaction_id))
+        if view is not None and view.channel in _MAY_HAVE_A_CALL:
+            leaving[uuid.UUID(event.interaction_id)] = (reason, event.occurred_at)
+    if not leaving:
+        return
+    for call in await repository.browser_calls_up(session, list(leaving)):
+        reason, at = leaving[call.interaction_id]
+        if call.last_event_at is not None:
+            at = max(at, call.last_event_at)
+        await _record(
+            session,
+            call,
+            CallEventType.ENDED,
+            at=at,
+            actor=_ROUTING_ACTOR,
+            ended_by=CallParty.SYSTEM,
+            reason=reason,
+        )
 
 
 async def _answer_figures(

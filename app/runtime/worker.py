@@ -55,6 +55,8 @@ Publisher = Callable[[Sequence[StoredEvent]], Awaitable[None]]
 Rebuilder = Callable[[AsyncSession, float], Awaitable[tuple[Engine, list[c.Command]]]]
 # Writes the webhook outbox rows for a batch, in the batch's own transaction; how many.
 OutboxWriter = Callable[[AsyncSession, Sequence[StoredEvent]], Awaitable[int]]
+# Writes what else follows from a batch's events, in the batch's own transaction.
+ConsequenceWriter = Callable[[AsyncSession, Engine, Sequence[StoredEvent]], Awaitable[None]]
 
 
 class StorageError(Exception):
@@ -119,6 +121,7 @@ class RoutingWorker:
         publish: Publisher,
         outbox: OutboxWriter | None = None,
         on_deliveries: Callable[[], None] | None = None,
+        consequences: ConsequenceWriter | None = None,
         sweep_interval_s: float = 30.0,
         now: Callable[[], float] = clock.now_s,
         fence: int | None = None,
@@ -134,6 +137,7 @@ class RoutingWorker:
         # Wakes the webhook dispatcher once a batch's deliveries are committed: only then,
         # so a service without subscribers does not read the outbox after every batch.
         self._on_deliveries = on_deliveries
+        self._consequences = consequences
         self._now = now
         self._inbox: asyncio.Queue[_Request] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -431,6 +435,8 @@ class RoutingWorker:
         if self.fence is not None:
             await check_fence(session, self.fence)
         stored = await persist_batch(session, engine, items)
+        if self._consequences is not None:
+            await self._consequences(session, engine, stored)
         deliveries = 0 if self._outbox is None else await self._outbox(session, stored)
         await session.commit()
         return stored, deliveries

@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.interactions.models import InteractionEvent
-from tests.calls.conftest import Call, signal
+from tests.calls.conftest import Call, Telephony, signal
+from tests.channels.conftest import QUEUE as CHAT_QUEUE
 from tests.channels.conftest import Agent, Peer, Sockets, act, of_type, start_chat
 from tests.world import resources_of
 
@@ -226,3 +227,85 @@ async def test_a_call_in_a_chat_has_its_figures_once_the_invite_is_accepted(
         read = await read_call(client, ana, chat.id)
     assert missing.status_code == 409
     assert (read["status"], read["legs"]) == ("connected", 1)
+
+
+# --- calls the pages left up ------------------------------------------------------------------
+
+
+async def test_a_call_left_up_when_the_agent_completes_ends_on_the_system_s_behalf(
+    app: FastAPI, client: httpx.AsyncClient, sockets: Sockets, ana: Agent, call: Call
+) -> None:
+    async with sockets.claimant(call.token) as claimant:
+        await claimant.ready()
+        await sent(claimant, state(call.id, "connected"))
+        completed = await client.post(
+            f"/api/v1/interactions/{call.id}/complete", headers=ana.headers
+        )
+        read = await read_call(client, ana, call.id)
+    ended = await history(app, call.id, "call.ended")
+    assert completed.status_code == 200, completed.text
+    assert (read["status"], read["ended_by"], read["interaction_state"]) == (
+        "ended",
+        "system",
+        "wrap_up",
+    )
+    assert [(event.actor_kind, event.data["reason"]) for event in ended] == [
+        ("system", "completed")
+    ]
+    assert read["talk_s"] is not None and read["talk_s"] >= 0
+
+
+async def test_a_call_left_up_when_the_agent_transfers_ends_and_may_be_set_up_anew(
+    client: httpx.AsyncClient, sockets: Sockets, ana: Agent, call: Call
+) -> None:
+    async with sockets.claimant(call.token) as claimant:
+        await claimant.ready()
+        await sent(claimant, state(call.id, "connected"))
+        transferred = await client.post(
+            f"/api/v1/interactions/{call.id}/transfer",
+            json={"queue": CHAT_QUEUE},
+            headers=ana.headers,
+        )
+        after_transfer = await read_call(client, ana, call.id)
+    assert transferred.status_code == 200, transferred.text
+    assert (after_transfer["status"], after_transfer["ended_by"], after_transfer["legs"]) == (
+        "ended",
+        "system",
+        1,
+    )
+
+
+async def test_a_call_hung_up_before_the_agent_completes_keeps_who_ended_it(
+    app: FastAPI, client: httpx.AsyncClient, sockets: Sockets, ana: Agent, call: Call
+) -> None:
+    async with sockets.desk(ana.token) as desk:
+        await desk.ready()
+        await sent(desk, state(call.id, "connected"))
+        await sent(desk, signal(call.id, "hangup", reason="ended"))
+        await act_on(client, ana, call.id, "complete")
+        read = await read_call(client, ana, call.id)
+    assert (read["status"], read["ended_by"]) == ("ended", "agent")
+    assert len(await history(app, call.id, "call.ended")) == 1
+
+
+async def test_a_telephony_call_is_left_to_the_platform_when_the_agent_completes(
+    client: httpx.AsyncClient, telephony: Telephony
+) -> None:
+    interaction_id = await telephony.accepted_call()
+    answered = await telephony.post(interaction_id, "answered")
+    completed = await client.post(
+        f"/api/v1/interactions/{interaction_id}/complete", headers=telephony.agent.headers
+    )
+    read = await client.get(
+        f"/api/v1/interactions/{interaction_id}/call", headers=telephony.agent.headers
+    )
+    assert (answered.status_code, completed.status_code) == (200, 200)
+    assert read.json()["status"] == "connected"
+
+
+async def act_on(client: httpx.AsyncClient, agent: Agent, interaction_id: str, action: str) -> None:
+    """An agent's lifecycle action on the interaction; must answer 200."""
+    response = await client.post(
+        f"/api/v1/interactions/{interaction_id}/{action}", headers=agent.headers
+    )
+    assert response.status_code == 200, response.text
