@@ -27,7 +27,7 @@ from app.calls.service import end_calls_left_up
 from app.channels.chat.places import REFRESH_EVERY_S as PLACES_EVERY_S
 from app.channels.chat.places import PlaceTracker
 from app.channels.chat.socket import router as chat_socket_router
-from app.db.session import create_engine, create_session_factory
+from app.db.session import autocommit_reads, create_engine, create_session_factory
 from app.errors import install_error_handlers
 from app.interactions.follow_ups import CHECK_EVERY_S as FOLLOW_UPS_EVERY_S
 from app.interactions.follow_ups import FollowUpScheduler
@@ -99,7 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         hub = Hub(bus)
         routing = RoutingService(node)
-        read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        read_engine = autocommit_reads(engine)
         resources = app.state.resources = Resources(
             settings=settings,
             secret_key=secret_key,

@@ -46,8 +46,10 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        # A websocket's frames go straight out: only an HTTP response carries the id header.
+        wrapped_send = send_with_id if scope["type"] == "http" else send
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, wrapped_send)
         except Exception:
             logger.exception("unhandled error on %s", scope.get("path", "?"))
             if scope["type"] != "http" or status:

@@ -44,6 +44,15 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
     )
 
 
+def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads that need no transaction: autocommit on PostgreSQL, which saves
+    the BEGIN and ROLLBACK round trips; SQLite as it is, since pysqlite opens no transaction
+    for a SELECT anyway, and switching its isolation level costs statements at each checkout."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (no implicit refresh I/O)."""
     return async_sessionmaker(engine, expire_on_commit=False)
