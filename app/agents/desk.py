@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
 
-from app.agents.desk_view import DeskItem, iso
+from app.agents.desk_view import DeskEntry, DeskItem, iso
 from app.auth.principals import Principal, Role
 from app.calls.signaling import BUS_TYPE, CLIENT_TYPES, CallSignals
 from app.channels.chat import messages
@@ -152,7 +152,12 @@ class DeskConnection:
 
     async def _welcome(self, known: dict[uuid.UUID, int]) -> None:
         presence = await self._resources.routing.presence(self._agent_id)
-        offers, chats = _split(await self._resources.desk_reads.read(self._agent_id))
+        reads = self._resources.desk_reads
+        entries = await reads.read(self._agent_id)
+        items = await reads.items(entry.id for entry in entries)
+        offer_entries, chat_entries = _split(entries)
+        offers = [items[entry.id] for entry in offer_entries if entry.id in items]
+        chats = [items[entry.id] for entry in chat_entries if entry.id in items]
         connected = await self._details(offers, chats)
         self._desk.delivered = {chat.id: known.get(chat.id, 0) for chat in chats}
         offer_frames = [self._offer_frame(item) for item in offers]
@@ -170,7 +175,7 @@ class DeskConnection:
             }
         )
         self._desk.offers = {item.id for item in offers}
-        self._desk.chats = {item.id: item.state for item in chats}
+        self._desk.chats = {entry.id: entry.state for entry in chat_entries if entry.id in items}
         self._listen_to_what_is_shown()
         for item in chats:
             if item.last_seq > self._desk.delivered[item.id]:
@@ -241,38 +246,45 @@ class DeskConnection:
             await self._socket.send({**presence, "left": True} if left else presence)
 
     async def _refresh(self, endings: _Endings) -> None:
-        """Re-read the agent's offers and chats; send what appeared, changed or went."""
+        """Re-read where the agent's offers and chats stand, and the details of the new ones;
+        send what appeared, changed or went."""
         desk = self._desk
-        offers, chats = _split(await self._resources.desk_reads.read(self._agent_id))
-        joined = [item for item in chats if item.id not in desk.chats]
-        connected = await self._details(offers, joined)
-        for item in offers:
-            if item.id not in desk.offers:
-                await self._socket.send(self._offer_frame(item))
-        held = {item.id: item for item in chats}
-        for gone in desk.offers - {item.id for item in offers}:
+        reads = self._resources.desk_reads
+        offers, chats = _split(await reads.read(self._agent_id))
+        new = [entry.id for entry in offers if entry.id not in desk.offers]
+        new += [entry.id for entry in chats if entry.id not in desk.chats]
+        items = await reads.items(new)
+        new_offers = [items[entry.id] for entry in offers if entry.id in items]
+        joined = [items[entry.id] for entry in chats if entry.id in items]
+        connected = await self._details(new_offers, joined)
+        for item in new_offers:
+            await self._socket.send(self._offer_frame(item))
+        held = {entry.id for entry in chats}
+        for gone in desk.offers - {entry.id for entry in offers}:
             reason = "accepted" if gone in held else endings.offers.get(gone, "withdrawn")
             await self._socket.send(
                 {"type": "offer_ended", "interaction_id": str(gone), "reason": reason}
             )
             if gone not in held:
                 self._histories.pop(gone, None)
-        desk.offers = {item.id for item in offers}
-        for item in chats:
-            before = desk.chats.get(item.id)
-            if before is None:
-                await self._socket.send(self._chat_frame(item, item.id in connected))
-                desk.delivered.setdefault(item.id, 0)
-            elif before is not item.state and item.state is InteractionState.WRAP_UP:
+        desk.offers = {entry.id for entry in offers if entry.id in desk.offers or entry.id in items}
+        for item in joined:
+            await self._socket.send(self._chat_frame(item, item.id in connected))
+            desk.delivered.setdefault(item.id, 0)
+        for entry in chats:
+            before = desk.chats.get(entry.id)
+            if before is None and entry.id not in items:
+                continue  # not read: shown by the next refresh
+            if before not in (None, entry.state) and entry.state is InteractionState.WRAP_UP:
                 await self._socket.send(
                     {
                         "type": "wrap_up",
-                        "interaction_id": str(item.id),
-                        "ends_at": iso(item.wrap_up_ends_at),
+                        "interaction_id": str(entry.id),
+                        "ends_at": iso(entry.wrap_up_ends_at),
                     }
                 )
-            desk.chats[item.id] = item.state
-        for gone in set(desk.chats) - set(held):
+            desk.chats[entry.id] = entry.state
+        for gone in set(desk.chats) - held:
             await self._socket.send(
                 {
                     "type": "chat_closed",
@@ -483,10 +495,10 @@ def _action_command(kind: str, interaction_id: uuid.UUID, agent_id: uuid.UUID) -
     return c.FinishWrapUp(engine_id)
 
 
-def _split(items: list[DeskItem]) -> tuple[list[DeskItem], list[DeskItem]]:
+def _split(entries: list[DeskEntry]) -> tuple[list[DeskEntry], list[DeskEntry]]:
     """Offers, then chats (active or in wrap-up)."""
-    offers = [item for item in items if item.state is InteractionState.OFFERED]
-    return offers, [item for item in items if item.state in HELD]
+    offers = [entry for entry in entries if entry.state is InteractionState.OFFERED]
+    return offers, [entry for entry in entries if entry.state in HELD]
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

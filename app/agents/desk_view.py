@@ -1,9 +1,11 @@
 """What an agent desk shows, read from the database without ORM objects.
 
-The desk re-reads this on every burst of routing events. Every read is shared by the desks
-that ask in the same turn of the event loop: one statement for all their offers and chats
-(with their queue and what a chat frame needs), one for the claimants' connections of new
-chats, and one for the histories of new customers known by id (one each by email).
+The desk re-reads where its offers and chats stand on every burst of routing events, and
+what their frames show only for those it has not shown yet. Every read is shared by the desks
+that ask in the same turn of the event loop: one statement for where all their offers and
+chats stand, one for the details of the new ones (with their queue and what a chat frame
+needs), one for the claimants' connections of new chats, and one for the histories of new
+customers known by id (one each by email).
 """
 
 from __future__ import annotations
@@ -75,14 +77,45 @@ class DeskItem:
     @property
     def wrap_up_ends_at(self) -> datetime | None:
         """When wrap-up runs out (only while in wrap-up)."""
-        if self.state is not InteractionState.WRAP_UP or self.wrap_up_at is None:
-            return None
-        if self.wrap_up_s is None:
-            return None
-        return self.wrap_up_at + timedelta(seconds=self.wrap_up_s)
+        return _wrap_up_ends_at(self.state, self.wrap_up_at, self.wrap_up_s)
 
 
-def _desk_statement() -> Any:
+@dataclass(frozen=True, slots=True)
+class DeskEntry:
+    """Where one offer or chat of the agent stands: enough to tell what changed."""
+
+    id: uuid.UUID
+    state: InteractionState
+    wrap_up_ends_at: datetime | None
+
+
+def _wrap_up_ends_at(
+    state: InteractionState, wrap_up_at: datetime | None, wrap_up_s: int | None
+) -> datetime | None:
+    if state is not InteractionState.WRAP_UP or wrap_up_at is None or wrap_up_s is None:
+        return None
+    return wrap_up_at + timedelta(seconds=wrap_up_s)
+
+
+def _entries_statement() -> Any:
+    return (
+        select(
+            Interaction.agent_id,
+            Interaction.id,
+            Interaction.state,
+            Interaction.wrap_up_at,
+            Queue.wrap_up_s,
+        )
+        .outerjoin(Queue, Queue.id == Interaction.queue_id)
+        .where(
+            Interaction.agent_id.in_(bindparam("agent_ids", expanding=True)),
+            Interaction.state.in_(SHOWN_STATES),
+        )
+        .order_by(Interaction.offered_at)
+    )
+
+
+def _items_statement() -> Any:
     last_seq = (
         select(func.max(Message.seq))
         .where(Message.interaction_id == Interaction.id)
@@ -98,7 +131,6 @@ def _desk_statement() -> Any:
     )
     return (
         select(
-            Interaction.agent_id,
             Interaction.id,
             Interaction.state,
             Interaction.channel,
@@ -120,16 +152,13 @@ def _desk_statement() -> Any:
             note,
         )
         .outerjoin(Queue, Queue.id == Interaction.queue_id)
-        .where(
-            Interaction.agent_id.in_(bindparam("agent_ids", expanding=True)),
-            Interaction.state.in_(SHOWN_STATES),
-        )
-        .order_by(Interaction.offered_at)
+        .where(Interaction.id.in_(bindparam("ids", expanding=True)))
     )
 
 
 # Built once: building and keying a statement costs more than running it on a warm cache.
-_DESK = _desk_statement()
+_ENTRIES = _entries_statement()
+_ITEMS = _items_statement()
 _CONNECTED = select(SocketPresence.subject_id).where(
     SocketPresence.kind == grace.CLAIMANT,
     SocketPresence.subject_id.in_(bindparam("subjects", expanding=True)),
@@ -174,13 +203,26 @@ _RECENT_BY_CUSTOMER_IDS = _recent_by_customer_ids()
 
 async def read_desks(
     connection: AsyncConnection, agent_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[DeskItem]]:
-    """Each agent's offers and chats, oldest offer first (an agent with none: an empty list)."""
-    desks: dict[uuid.UUID, list[DeskItem]] = {agent_id: [] for agent_id in agent_ids}
-    rows = await connection.execute(_DESK, {"agent_ids": list(desks)})
-    for row in rows:
-        desks[row[0]].append(_item(row[1:]))
+) -> dict[uuid.UUID, list[DeskEntry]]:
+    """Where each agent's offers and chats stand, oldest offer first (none: an empty list)."""
+    desks: dict[uuid.UUID, list[DeskEntry]] = {agent_id: [] for agent_id in agent_ids}
+    rows = await connection.execute(_ENTRIES, {"agent_ids": list(desks)})
+    for agent_id, interaction_id, state, wrap_up_at, wrap_up_s in rows:
+        shown = InteractionState(state)
+        ends_at = _wrap_up_ends_at(shown, wrap_up_at, wrap_up_s)
+        desks[agent_id].append(DeskEntry(interaction_id, shown, ends_at))
     return desks
+
+
+async def read_items(
+    connection: AsyncConnection, interaction_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, DeskItem | None]:
+    """What the frames of these offers and chats show (an unknown id: None)."""
+    items: dict[uuid.UUID, DeskItem | None] = dict.fromkeys(interaction_ids)
+    rows = await connection.execute(_ITEMS, {"ids": list(items)})
+    for row in rows:
+        items[row[0]] = _item(row)
+    return items
 
 
 def _item(row: Any) -> DeskItem:
@@ -262,12 +304,18 @@ class DeskReads:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._desks = TurnReads(engine, read_desks, "desk-reads")
+        self._items = TurnReads(engine, read_items, "desk-items")
         self._histories = TurnReads(engine, customer_histories, "desk-histories")
         self._connected = TurnReads(engine, claimants_connected, "desk-claimants")
 
-    async def read(self, agent_id: uuid.UUID) -> list[DeskItem]:
-        """The agent's offers and chats, oldest offer first."""
+    async def read(self, agent_id: uuid.UUID) -> list[DeskEntry]:
+        """Where the agent's offers and chats stand, oldest offer first."""
         return await self._desks.get(agent_id)
+
+    async def items(self, interaction_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, DeskItem]:
+        """What the frames of these offers and chats show, by id; no read when none."""
+        found = await self._items.get_many(interaction_ids)
+        return {interaction_id: item for interaction_id, item in found.items() if item}
 
     async def histories(self, items: Iterable[DeskItem]) -> dict[uuid.UUID, list[dict[str, Any]]]:
         """Each item's customer's earlier interactions, newest first, by interaction id."""

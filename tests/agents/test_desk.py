@@ -36,7 +36,7 @@ from tests.channels.conftest import (
     start_chat,
     wait_for_presence,
 )
-from tests.world import add_queue, resources_of
+from tests.world import add_queue, recorded_statements, resources_of
 
 # Well past the default grace period of 60 s.
 LONG_AGO_S = 600.0
@@ -404,6 +404,19 @@ async def test_completing_sends_wrap_up_with_its_end(
     assert wrap_up_at is not None
     # The queue's wrap-up time is the default 120 s.
     assert datetime.fromisoformat(wrap_up["ends_at"]) - wrap_up_at == timedelta(seconds=120)
+
+
+async def test_a_chat_going_to_wrap_up_is_told_without_reading_its_details_again(
+    app: FastAPI, client: httpx.AsyncClient, sockets: Sockets, ana: Agent, talking: Chat
+) -> None:
+    async with sockets.desk(ana.token) as desk:
+        await desk.until("message", seq=1)
+        with recorded_statements(resources_of(app).read_engine) as statements:
+            await act(client, talking, ana, "complete")
+            await desk.until("wrap_up")
+    # The desk's details statement: what a chat frame shows, with the queue joined.
+    details = [s for s in statements if "customer_contact" in s and "JOIN queues" in s]
+    assert details == []
 
 
 async def test_finishing_wrap_up_closes_the_chat_as_completed(

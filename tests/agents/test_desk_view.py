@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from app.agents.desk_view import (
     HISTORY_LIMIT,
+    DeskEntry,
     DeskReads,
     HistoryRequest,
     customer_histories,
     customer_history,
 )
+from app.routing.model import InteractionState
 from tests.channels.conftest import QUEUE, SKILL, add_chat_agent, start_chat
 from tests.conftest import CallerFactory
-from tests.world import add_queue, resources_of
+from tests.world import add_queue, recorded_statements, resources_of
 
 
 async def test_desks_asking_in_the_same_turn_share_one_statement_and_get_their_own_items(
@@ -30,22 +30,33 @@ async def test_desks_asking_in_the_same_turn_share_one_statement_and_get_their_o
     chat = await start_chat(client)  # offered to Ana, the only agent
     maria = await add_chat_agent(app, "maria.lopez", "María López", chats=1)
     engine = resources_of(app).read_engine
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(engine) as statements:
         reads = DeskReads(engine)
         anas, marias = await asyncio.gather(
             reads.read(uuid.UUID(ana.id)), reads.read(uuid.UUID(maria.id))
         )
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-    assert [item.id for item in anas] == [uuid.UUID(chat.id)]
+    assert anas == [DeskEntry(uuid.UUID(chat.id), InteractionState.OFFERED, None)]
     assert marias == []
     assert len([s for s in statements if "FROM interactions" in s]) == 1
+
+
+async def test_details_are_read_only_for_the_items_asked_and_not_at_all_for_none(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await add_queue(app, QUEUE, {SKILL: 3})
+    await add_chat_agent(app, "ana.ruiz", "Ana Ruiz", chats=1)
+    chat = await start_chat(client)
+    engine = resources_of(app).read_engine
+    with recorded_statements(engine) as statements:
+        reads = DeskReads(engine)
+        nothing = await reads.items([])
+        found = await reads.items([uuid.UUID(chat.id), uuid.uuid4()])
+    assert nothing == {}
+    assert list(found) == [uuid.UUID(chat.id)]
+    item = found[uuid.UUID(chat.id)]
+    assert (item.queue_name, item.customer_name, item.language) == (QUEUE, "José Ramírez", "es")
+    assert item.contact["email"] == "jose@example.org"
+    assert len(statements) == 1
 
 
 async def _integrator_interactions(
@@ -76,17 +87,9 @@ async def test_histories_of_customers_known_by_id_are_one_statement_and_match_on
         HistoryRequest(alone, "claimant-alone", None),
     ]
     engine = resources_of(app).read_engine
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
     async with engine.connect() as connection:
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements(engine) as statements:
             together = await customer_histories(connection, requests)
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", count)
         one_by_one = {request: await customer_history(connection, request) for request in requests}
     assert len(statements) == 1
     assert together == one_by_one
