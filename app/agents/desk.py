@@ -39,6 +39,7 @@ from app.realtime.sockets import (
 )
 from app.routing import commands as c
 from app.routing.model import AgentId, InteractionId, InteractionState
+from app.runtime.wire import parse_uuid
 from app.state import Resources
 
 logger = logging.getLogger(__name__)
@@ -503,7 +504,7 @@ def _split(entries: list[DeskEntry]) -> tuple[list[DeskEntry], list[DeskEntry]]:
 
 def _uuid(value: Any) -> uuid.UUID | None:
     try:
-        return uuid.UUID(str(value))
+        return parse_uuid(str(value))
     except ValueError:
         return None
 

@@ -30,6 +30,7 @@ from app.runtime.wire import (
     event_data,
     event_type,
     interaction_id_of,
+    parse_uuid,
 )
 
 _FINAL_STATES: dict[type[e.Event], InteractionState] = {
@@ -177,7 +178,7 @@ def _group_by_interaction(events: Iterable[e.Event]) -> dict[uuid.UUID, list[e.E
     for event in events:
         text = interaction_id_of(event)
         if text is not None and not isinstance(event, e.InteractionRefused):
-            grouped.setdefault(uuid.UUID(text), []).append(event)
+            grouped.setdefault(parse_uuid(text), []).append(event)
     return grouped
 
 
@@ -397,7 +398,7 @@ async def _record_presence(session: AsyncSession, events: Iterable[e.Event]) -> 
 def _history_rows(stored: Sequence[StoredEvent]) -> list[dict[str, Any]]:
     return [
         {
-            "interaction_id": uuid.UUID(event.interaction_id),
+            "interaction_id": parse_uuid(event.interaction_id),
             "type": event.type,
             "at": event.occurred_at,
             "actor_kind": "agent" if event.agent_id else "system",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import uuid
 from typing import Any
 
@@ -64,9 +65,16 @@ def as_uuid(engine_id: str | None) -> uuid.UUID | None:
     if engine_id is None:
         return None
     try:
-        return uuid.UUID(engine_id)
+        return parse_uuid(engine_id)
     except ValueError:
         return None
+
+
+@functools.lru_cache(maxsize=16384)
+def parse_uuid(text: str) -> uuid.UUID:
+    """`uuid.UUID(text)`, remembered: an interaction's id is parsed again for each of its
+    events, on the way to the database and to every desk, and parsing is slow Python."""
+    return uuid.UUID(text)
 
 
 def interaction_id_of(event: e.Event) -> str | None:
