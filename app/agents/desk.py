@@ -11,6 +11,7 @@ are numbered per chat and gaps are filled from the database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -254,7 +255,7 @@ class DeskConnection:
         offers, chats = _split(await reads.read(self._agent_id))
         new = [entry.id for entry in offers if entry.id not in desk.offers]
         new += [entry.id for entry in chats if entry.id not in desk.chats]
-        items = await reads.items(new)
+        items = await reads.items(new) if new else {}
         new_offers = [items[entry.id] for entry in offers if entry.id in items]
         joined = [items[entry.id] for entry in chats if entry.id in items]
         connected = await self._details(new_offers, joined)
@@ -333,7 +334,7 @@ class DeskConnection:
         listener = self._listener
         if listener is None:
             return
-        wanted = {interaction_key(str(one)) for one in (*self._desk.offers, *self._desk.chats)}
+        wanted = {_interaction_key(one) for one in (*self._desk.offers, *self._desk.chats)}
         wanted.add(agent_key(str(self._agent_id)))
         for key in wanted - listener.keys:
             listener.add(key)
@@ -345,6 +346,8 @@ class DeskConnection:
         which new chats have their claimant connected. No connection when nothing is new."""
         # Read once per interaction on the desk: the offer's history serves its chat too.
         unread = [item for item in (*offers, *new_chats) if item.id not in self._histories]
+        if not unread and not new_chats:
+            return set()  # most bursts only move what is shown on: no tasks, no reads
         reads = self._resources.desk_reads
         # Asked in the same turn, both join the other desks' reads of this turn.
         histories: dict[uuid.UUID, list[dict[str, Any]]]
@@ -500,6 +503,12 @@ def _split(entries: list[DeskEntry]) -> tuple[list[DeskEntry], list[DeskEntry]]:
     """Offers, then chats (active or in wrap-up)."""
     offers = [entry for entry in entries if entry.state is InteractionState.OFFERED]
     return offers, [entry for entry in entries if entry.state in HELD]
+
+
+@functools.lru_cache(maxsize=8192)
+def _interaction_key(interaction_id: uuid.UUID) -> str:
+    # Asked for everything shown at every refresh; formatting a UUID is slow Python.
+    return interaction_key(str(interaction_id))
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
