@@ -257,6 +257,19 @@ async def test_busy_with_a_reason_is_stored(desk: Page, api: httpx.AsyncClient) 
     assert (presence.json()["state"], presence.json()["reason"]) == ("busy", "training")
 
 
+async def test_the_state_switcher_keeps_the_focus_after_a_change_from_the_keyboard(
+    desk: Page,
+) -> None:
+    status = desk.get_by_label("Status")
+    await status.focus()
+    await desk.keyboard.press("Home")  # the first option: available
+    await expect(desk.locator("#presence-text")).to_have_text("Receiving offers")
+    await expect(status).to_be_enabled()
+    await expect(status).to_be_focused()
+    await desk.keyboard.press("End")  # the last: offline, with no second look for the list
+    await expect(desk.locator("#presence-text")).to_have_text("Offline")
+
+
 async def test_an_offer_shows_a_banner_with_a_countdown(
     available_desk: Page, offered: Claimant, centre: Centre
 ) -> None:

@@ -1146,6 +1146,8 @@
     const [state, reason] = select.value.split(":");
     const previous = presenceValue(desk.presence.state, desk.presence.reason);
     clearError(errorBox);
+    // Disabling the list while the change is saved drops its focus: a keyboard user gets it back.
+    const hadFocus = document.activeElement === select;
     select.disabled = true;
     try {
       const id = (desk.agent && desk.agent.id) || (session.user && session.user.id);
@@ -1157,6 +1159,7 @@
       showError(errorBox, error);
     } finally {
       select.disabled = false;
+      if (hadFocus) select.focus();
     }
   }
 
