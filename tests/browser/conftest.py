@@ -1,9 +1,9 @@
-"""Fixtures for end-to-end tests in Debian's Chromium (marker `browser`).
+"""Fixtures for end-to-end tests in Debian's Chromium and Firefox ESR (marker `browser`).
 
-One real `switchboard serve --demo` subprocess and one headless Chromium serve all the
-tests of this package (started by the first, stopped after the last); every test works in
-its own corner of that demo centre, so tests stay independent of each other and of their
-order:
+One real `switchboard serve --demo` subprocess, one headless Chromium and (for the tests
+that ask for it) one headless Firefox serve all the tests of this package (started by the
+first test that needs them, stopped after the last); every test works in its own corner of
+that demo centre, so tests stay independent of each other and of their order:
 
 * `centre`: the test's own skill, queue (its chat topic, ``centre.queue``) and agents,
   set up over the admin API. ``await centre.agent("Ana Ruiz")`` is an agent called Ana
@@ -26,6 +26,11 @@ order:
 * `new_context`: ``await new_context()`` is a fresh browser context (own cookies and
   sessionStorage, `base_url` set to the server), closed after the test; `page` is a page
   in one. Actions and `expect(...)` assertions wait up to 10 s.
+* `firefox`: a headless Firefox ESR (/usr/bin/firefox-esr) driven over WebDriver BiDi,
+  behind `firefox_relay.py` (its docstring says why: Playwright 1.65 sends a command
+  Firefox 153 ESR lacks), kept to loopback by `FIREFOX_ENVIRONMENT` and `FIREFOX_PREFS`.
+  `new_firefox_context` is `new_context` in it; its contexts override no media feature
+  (colour scheme and the like), which is all the relay can answer for.
 * `api`: an `httpx.AsyncClient` on the server (with the test's client address).
 * `sign_in_agent(api, username, password)` logs any staff account in over REST.
 
@@ -33,9 +38,9 @@ Tests and async fixtures here run in one event loop for the whole package (the b
 lives in it): declare async fixtures with ``@pytest_asyncio.fixture(loop_scope="package")``;
 tests get the matching `asyncio` marker from `pytest_collection_modifyitems`.
 
-Everything talks only to 127.0.0.1. Chromium comes from Debian (`apt-get install
-chromium`), never from `playwright install`; when it cannot be installed the tests fail
-with a message saying so rather than being skipped.
+Everything talks only to 127.0.0.1. The browsers come from Debian (`apt-get install
+chromium firefox-esr`), never from `playwright install`; when one cannot be installed the
+tests that need it fail with a message saying so rather than being skipped.
 """
 
 from __future__ import annotations
@@ -45,12 +50,15 @@ import itertools
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +66,14 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    async_playwright,
+    expect,
+)
 
 from tests.services import ensure_debian_package
 
@@ -76,6 +91,70 @@ CHROMIUM_ARGS = [
     "--allow-loopback-in-peer-connection",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
+FIREFOX = Path("/usr/bin/firefox-esr")
+FIREFOX_RELAY = Path(__file__).resolve().parent / "firefox_relay.py"
+# Firefox may open connections to 127.0.0.1 / ::1 only: anything else fails at once.
+FIREFOX_ENVIRONMENT = {"MOZ_DISABLE_NONLOCAL_CONNECTIONS": "1"}
+# ... and does not even try: each of its own background services is switched off.
+FIREFOX_PREFS: dict[str, str | float | bool] = {
+    # No updates of Firefox itself, its add-ons, block lists or search engines.
+    "app.update.enabled": False,
+    "app.update.auto": False,
+    "app.update.checkInstallTime": False,
+    "extensions.update.enabled": False,
+    "extensions.systemAddon.update.enabled": False,
+    "extensions.blocklist.enabled": False,
+    "browser.search.update": False,
+    # No Safe Browsing lists to download or URLs to look up.
+    "browser.safebrowsing.downloads.remote.enabled": False,
+    "browser.safebrowsing.provider.google4.updateURL": "",
+    "browser.safebrowsing.provider.google.updateURL": "",
+    "browser.safebrowsing.provider.mozilla.updateURL": "",
+    "browser.safebrowsing.update.enabled": False,
+    # No Remote Settings (certificate intermediates, CRLite, ...): its server is a data:
+    # URL, which never reaches the network (an unreachable http one is still retried).
+    "services.settings.server": "data:,#remote-settings-dummy/v1",
+    "security.remote_settings.intermediates.enabled": False,
+    "security.remote_settings.crlite_filters.enabled": False,
+    # No network probes of its own: captive portal and connectivity checks, DNS over HTTPS
+    # (mode 5: off), prefetching, speculative connections, OCSP, time servers.
+    "network.captive-portal-service.enabled": False,
+    "network.connectivity-service.enabled": False,
+    "network.trr.mode": 5,
+    "network.dns.disablePrefetch": True,
+    "network.prefetch-next": False,
+    "network.predictor.enabled": False,
+    "network.http.speculative-parallel-limit": 0,
+    "security.OCSP.enabled": 0,
+    "network.sntp.pools": "127.0.0.1",
+    # No telemetry, health reports or pings.
+    "toolkit.telemetry.enabled": False,
+    "toolkit.telemetry.unified": False,
+    "toolkit.telemetry.archive.enabled": False,
+    "toolkit.telemetry.server": "",
+    "datareporting.policy.dataSubmissionEnabled": False,
+    "datareporting.healthreport.uploadEnabled": False,
+    "browser.ping-centre.telemetry": False,
+    "browser.newtabpage.activity-stream.feeds.telemetry": False,
+    "browser.newtabpage.activity-stream.telemetry": False,
+    # No online features: region and location lookups, push, media plug-in downloads,
+    # machine learning models, translations, address-bar suggestions.
+    "browser.region.network.url": "",
+    "browser.region.update.enabled": False,
+    "geo.provider.network.url": "",
+    "dom.push.connection.enabled": False,
+    "media.gmp-manager.url": "",
+    "media.gmp-manager.updateEnabled": False,
+    "browser.ml.enable": False,
+    "browser.translations.enable": False,
+    "browser.urlbar.merino.endpointURL": "",
+}
+# A stuck start fails with Playwright's message and Firefox's log, before the test timeout.
+FIREFOX_LAUNCH_TIMEOUT_MS = 30_000
+# Actions and `expect(...)` assertions wait up to 10 s: room for a loaded CI machine
+# starting a browser and a server (expect's default is 5 s), yet a broken page fails
+# sooner than at Playwright's 30 s for actions.
+ACTION_TIMEOUT_MS = 10_000
 DEMO_PASSWORD = "switchboard-demo"
 # Passwords of the agents the tests create (the server checks only length and variety);
 # the same as demo_template.POOL_PASSWORD.
@@ -91,13 +170,30 @@ SWITCHBOARD = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "switchboa
 FORWARDED_HEADER = "X-Forwarded-For"
 TRUSTED_PROXY = "127.0.0.1"
 
-# A loaded CI machine starting Chromium and a server: give assertions room (default 5 s).
-expect.set_options(timeout=10_000)
+expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 
 def _ensure_chromium() -> None:
     """Install Debian's Chromium once per run if it is missing; fail clearly if we cannot."""
     ensure_debian_package(CHROMIUM, "chromium")
+
+
+def _ensure_firefox() -> None:
+    """Install Debian's Firefox ESR once per run if it is missing; fail clearly if we cannot."""
+    ensure_debian_package(FIREFOX, "firefox-esr")
+
+
+def _firefox_executable(directory: Path) -> Path:
+    """A script in `directory` that Playwright launches as Firefox: it runs Firefox ESR
+    behind the relay, with this interpreter (which has `websockets`)."""
+    command = [sys.executable, str(FIREFOX_RELAY), str(FIREFOX)]
+    script = directory / "firefox"
+    script.write_text(
+        f'#!/bin/sh\nexec {" ".join(shlex.quote(part) for part in command)} "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -308,34 +404,72 @@ def client_address() -> str:
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="package")
-async def browser() -> AsyncIterator[Browser]:
+async def playwright_driver() -> AsyncIterator[Playwright]:
+    """Playwright (its driver process), shared by the browsers of this package."""
+    async with async_playwright() as playwright:
+        yield playwright
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
+async def browser(playwright_driver: Playwright) -> AsyncIterator[Browser]:
     """Headless Debian Chromium driven by Playwright, one for all the tests here."""
     _ensure_chromium()
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    chromium = await playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
+    try:
+        yield chromium
+    finally:
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
+async def firefox(
+    playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Browser]:
+    """Headless Debian Firefox ESR over WebDriver BiDi (behind firefox_relay.py), kept to
+    loopback; one for all the tests here that ask for it."""
+    _ensure_firefox()
+    firefox_esr = await playwright_driver.firefox.launch(
+        channel="moz-firefox",
+        executable_path=_firefox_executable(tmp_path_factory.mktemp("firefox")),
+        headless=True,
+        env={**os.environ, **FIREFOX_ENVIRONMENT},
+        firefox_user_prefs=FIREFOX_PREFS,
+        timeout=FIREFOX_LAUNCH_TIMEOUT_MS,
+    )
+    try:
+        yield firefox_esr
+    finally:
+        await firefox_esr.close()
 
 
 ContextFactory = Callable[[], Awaitable[BrowserContext]]
 
 
-@pytest_asyncio.fixture(loop_scope="package")
-async def new_context(
-    browser: Browser, server_url: str, client_address: str
+# Context options that leave every media feature as the browser has it ("null" is the
+# Python API's "no-override"): the only media command firefox_relay.py can answer.
+MEDIA_AS_IS: dict[str, Any] = {
+    "color_scheme": "null",
+    "reduced_motion": "null",
+    "forced_colors": "null",
+    "contrast": "null",
+}
+
+
+@asynccontextmanager
+async def _contexts(
+    browser: Browser, server_url: str, client_address: str, **options: Any
 ) -> AsyncIterator[ContextFactory]:
-    """``await new_context()``: a fresh browser context on the server, closed after the test."""
+    """A `new_context`-style factory on `browser` (`options` go to every new context);
+    its contexts are closed on the way out."""
     contexts: list[BrowserContext] = []
 
     async def make() -> BrowserContext:
         context = await browser.new_context(
-            base_url=server_url, extra_http_headers={FORWARDED_HEADER: client_address}
+            base_url=server_url, extra_http_headers={FORWARDED_HEADER: client_address}, **options
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         contexts.append(context)
         return context
 
@@ -344,6 +478,24 @@ async def new_context(
     finally:
         for context in contexts:
             await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def new_context(
+    browser: Browser, server_url: str, client_address: str
+) -> AsyncIterator[ContextFactory]:
+    """``await new_context()``: a fresh browser context on the server, closed after the test."""
+    async with _contexts(browser, server_url, client_address) as make:
+        yield make
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def new_firefox_context(
+    firefox: Browser, server_url: str, client_address: str
+) -> AsyncIterator[ContextFactory]:
+    """``await new_firefox_context()``: `new_context`, in Firefox."""
+    async with _contexts(firefox, server_url, client_address, **MEDIA_AS_IS) as make:
+        yield make
 
 
 @pytest_asyncio.fixture(loop_scope="package")
