@@ -36,6 +36,8 @@ from tests.webhooks.conftest import (
 Sessions = async_sessionmaker[AsyncSession]
 FAST_RETRY = RetryPolicy(base_delay_s=0.2, max_delay_s=1.0, max_attempts=3)
 
+SETTLE_TIMEOUT_S = 15.0
+
 
 async def _enqueue(sessions: Sessions, *events: OutboundEvent) -> None:
     async with sessions() as session, session.begin():
@@ -54,7 +56,9 @@ async def _settled(sessions: Sessions, count: int) -> list[WebhookDelivery]:
         rows = await _rows(sessions)
         return sum(row.status is not DeliveryStatus.PENDING for row in rows) >= count
 
-    await eventually(done)
+    # Generous: on a loaded CI machine two dispatchers polling PostgreSQL can take seconds;
+    # the wait ends as soon as the rows are settled.
+    await eventually(done, timeout_s=SETTLE_TIMEOUT_S)
     return await _rows(sessions)
 
 
