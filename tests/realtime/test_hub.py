@@ -73,6 +73,37 @@ async def test_a_closed_listener_hears_nothing_more(bus: InProcessBus, hub: Hub)
     assert hub.listener_count == 0
 
 
+async def test_a_waiting_reader_wakes_for_a_frame_offered_later(
+    bus: InProcessBus, hub: Hub
+) -> None:
+    listener = hub.listen(interaction_key("i1"))
+    reading = asyncio.create_task(_next(listener))
+    await asyncio.sleep(0.05)  # the reader is waiting on an empty listener
+    assert not reading.done()
+    await _event(bus, interaction_id="i1")
+    assert (await reading)["data"]["interaction_id"] == "i1"
+
+
+async def test_a_stopped_listener_lets_its_waiting_reader_go(hub: Hub) -> None:
+    listener = hub.listen(interaction_key("i1"))
+    reading = asyncio.create_task(listener.get_batch())
+    await asyncio.sleep(0.05)
+    listener.stop()
+    async with asyncio.timeout(2):
+        assert await reading is None
+
+
+async def test_a_cancelled_reader_leaves_the_listener_usable(bus: InProcessBus, hub: Hub) -> None:
+    listener = hub.listen(interaction_key("i1"))
+    reading = asyncio.create_task(listener.get())
+    await asyncio.sleep(0.05)
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    await _event(bus, interaction_id="i1")
+    assert (await _next(listener))["data"]["interaction_id"] == "i1"
+
+
 async def test_a_listener_that_fell_behind_is_told_to_resync(
     monkeypatch: pytest.MonkeyPatch, bus: InProcessBus, hub: Hub
 ) -> None:
