@@ -249,10 +249,13 @@ class FrameRate:
 
     def __init__(self, limit: Limit = SIGNAL_LIMIT) -> None:
         self.limit = limit
-        self._hits: deque[float] = deque()
+        # Made at the first call frame: most sockets never send one, and a deque is 600 bytes.
+        self._hits: deque[float] | None = None
 
     def take(self, now: float) -> float:
         """Count a frame at `now` and answer 0, or answer the seconds until one may be sent."""
+        if self._hits is None:
+            self._hits = deque()
         while self._hits and self._hits[0] <= now - self.limit.window_s:
             self._hits.popleft()
         if len(self._hits) >= self.limit.max_hits:
