@@ -109,11 +109,7 @@ class ClaimantConnection:
         subject = f"claimant:{self._id}"
         first_here = hub.socket_opened(subject) == 1
         try:
-            row = await self._read_row()
-            self._shown.delivered_seq = last_seq
-            await self._welcome(row)
-            await self._replay()
-            await self._sync(row)
+            await self._greet(last_seq)
             if first_here:
                 await grace.mark_connected(self._resources.sessions, grace.CLAIMANT, str(self._id))
                 await self._signal({"type": "customer_presence", "connected": True})
@@ -127,6 +123,14 @@ class ClaimantConnection:
             self._resources.places.unwatch(self._id, listener)
             if hub.socket_closed(subject) == 0:
                 await self._gone()
+
+    async def _greet(self, last_seq: int) -> None:
+        # Its own frame: the interaction row read here is not kept for the socket's life.
+        row = await self._read_row()
+        self._shown.delivered_seq = last_seq
+        await self._welcome(row)
+        await self._replay()
+        await self._sync(row)
 
     async def _gone(self) -> None:
         try:
