@@ -79,11 +79,13 @@ CHAT_END_REASONS = {
 
 
 @dataclass
-class _Endings:
-    """Why offers and chats ended, as the events of one burst tell."""
+class _Burst:
+    """What the events of one burst tell: why offers and chats ended, and which
+    interactions they name (those new to the desk have their details read at once)."""
 
-    offers: dict[uuid.UUID, str] = field(default_factory=dict)
-    chats: dict[uuid.UUID, str] = field(default_factory=dict)
+    ended_offers: dict[uuid.UUID, str] = field(default_factory=dict)
+    ended_chats: dict[uuid.UUID, str] = field(default_factory=dict)
+    named: set[uuid.UUID] = field(default_factory=set)
 
 
 @dataclass
@@ -188,22 +190,22 @@ class DeskConnection:
         # read as one, so the offers and chats are re-read once, knowing every event in it.
         while (batch := await listener.get_batch()) is not None:
             routing_changed, resync = False, False
-            endings = _Endings()
+            burst = _Burst()
             for frame in batch:
                 if frame is RESYNC:
                     resync = True
                 elif isinstance(frame, dict) and frame.get("channel") == "events":
                     routing_changed = True
-                    await self._on_event(frame, endings)
+                    await self._on_event(frame, burst)
                 elif isinstance(frame, dict):
                     await self._on_chat_frame(frame)
             if resync or routing_changed:
-                await self._refresh(endings)
+                await self._refresh(burst)
             if resync:
                 for interaction_id in list(self._desk.chats):
                     await self._replay(interaction_id)
 
-    async def _on_event(self, frame: Frame, endings: _Endings) -> None:
+    async def _on_event(self, frame: Frame, burst: _Burst) -> None:
         kind = frame.get("type", "")
         data = frame.get("data") or {}
         if kind == "agent.state_changed":
@@ -213,10 +215,11 @@ class DeskConnection:
         interaction_id = _uuid(data.get("interaction_id"))
         if interaction_id is None:
             return
+        burst.named.add(interaction_id)
         if kind in OFFER_END_REASONS:
-            endings.offers[interaction_id] = OFFER_END_REASONS[kind]
+            burst.ended_offers[interaction_id] = OFFER_END_REASONS[kind]
         if kind in CHAT_END_REASONS:
-            endings.chats[interaction_id] = CHAT_END_REASONS[kind]
+            burst.ended_chats[interaction_id] = CHAT_END_REASONS[kind]
 
     async def _on_chat_frame(self, frame: Frame) -> None:
         kind = frame.get("type", "")
@@ -247,15 +250,11 @@ class DeskConnection:
             }
             await self._socket.send({**presence, "left": True} if left else presence)
 
-    async def _refresh(self, endings: _Endings) -> None:
+    async def _refresh(self, burst: _Burst) -> None:
         """Re-read where the agent's offers and chats stand, and the details of the new ones;
         send what appeared, changed or went."""
         desk = self._desk
-        reads = self._resources.desk_reads
-        offers, chats = _split(await reads.read(self._agent_id))
-        new = [entry.id for entry in offers if entry.id not in desk.offers]
-        new += [entry.id for entry in chats if entry.id not in desk.chats]
-        items = await reads.items(new) if new else {}
+        offers, chats, items = await self._read_desk(burst.named)
         new_offers = [items[entry.id] for entry in offers if entry.id in items]
         joined = [items[entry.id] for entry in chats if entry.id in items]
         connected = await self._details(new_offers, joined)
@@ -263,7 +262,7 @@ class DeskConnection:
             await self._socket.send(self._offer_frame(item))
         held = {entry.id for entry in chats}
         for gone in desk.offers - {entry.id for entry in offers}:
-            reason = "accepted" if gone in held else endings.offers.get(gone, "withdrawn")
+            reason = "accepted" if gone in held else burst.ended_offers.get(gone, "withdrawn")
             await self._socket.send(
                 {"type": "offer_ended", "interaction_id": str(gone), "reason": reason}
             )
@@ -291,7 +290,7 @@ class DeskConnection:
                 {
                     "type": "chat_closed",
                     "interaction_id": str(gone),
-                    "reason": endings.chats.get(gone) or await self._closed_reason(gone),
+                    "reason": burst.ended_chats.get(gone) or await self._closed_reason(gone),
                 }
             )
             desk.chats.pop(gone, None)
@@ -301,6 +300,30 @@ class DeskConnection:
             if item.last_seq > desk.delivered[item.id]:
                 await self._replay(item.id)
         self._listen_to_what_is_shown()
+
+    async def _read_desk(
+        self, named: set[uuid.UUID]
+    ) -> tuple[list[DeskEntry], list[DeskEntry], dict[uuid.UUID, DeskItem]]:
+        """Where the offers and chats stand, and the details of those new to the desk.
+
+        The details of interactions the burst named that are not chats on the desk yet (a
+        new offer, an offer just accepted) are read beside the entries, in the same turn, so
+        their frames wait for one read and not two; any other new one is read after."""
+        desk = self._desk
+        reads = self._resources.desk_reads
+        unseen = [one for one in named if one not in desk.chats]
+        items: dict[uuid.UUID, DeskItem] = {}
+        if unseen:
+            entries, items = await asyncio.gather(reads.read(self._agent_id), reads.items(unseen))
+        else:
+            entries = await reads.read(self._agent_id)
+        offers, chats = _split(entries)
+        new = [entry.id for entry in offers if entry.id not in desk.offers]
+        new += [entry.id for entry in chats if entry.id not in desk.chats]
+        missing = [one for one in new if one not in items]
+        if missing:
+            items.update(await reads.items(missing))
+        return offers, chats, {one: items[one] for one in new if one in items}
 
     async def _deliver(self, interaction_id: uuid.UUID, frame: Frame) -> None:
         seq = frame.get("seq")
