@@ -8,6 +8,7 @@ escalation.py (escalation steps), offers.py (routing, offers and freed capacity)
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 
 from app.routing import events as e
 from app.routing.errors import (
@@ -34,6 +35,9 @@ from app.routing.stats import StatsCollector
 # rather than the interaction itself, so that the garbage collector untracks pending timers.
 OFFER_TIMER, ESCALATE_TIMER, WRAP_TIMER, STICKY_TIMER, CALLBACK_TIMER, RETRY_TIMER = range(6)
 Timer = tuple[float, int, int, InteractionId, int, int]
+# Customers whose last agent sticky queues remember, the most recently served kept: a
+# long-running engine would otherwise keep one entry for every customer it ever served.
+STICKY_MEMORY_LIMIT = 100_000
 
 
 class EngineCore:
@@ -53,9 +57,18 @@ class EngineCore:
         # Bumped whenever a pool or bucket appears or goes, or an agent's pools change: the
         # agents' cached scan plans (`AgentRt.plan`) are rebuilt when it moves.
         self._topology = 0
-        self._last_agent: dict[CustomerId, AgentId] = {}
+        self._last_agent: OrderedDict[CustomerId, AgentId] = OrderedDict()
         self._restored = False
         self.collector = StatsCollector()
+
+    def _remember_last_agent(self, customer_id: CustomerId, agent_id: AgentId) -> None:
+        """Remember who served the customer; the longest-unserved customer is forgotten
+        once more than `STICKY_MEMORY_LIMIT` are remembered."""
+        memory = self._last_agent
+        memory[customer_id] = agent_id
+        memory.move_to_end(customer_id)
+        if len(memory) > STICKY_MEMORY_LIMIT:
+            memory.popitem(last=False)
 
     # ---- agents: configuration and presence ----------------------------------------------
 

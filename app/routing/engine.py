@@ -288,7 +288,7 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
         ix.history += (now, "answered", agent_id)
         self.collector.answered(config.id, now, wait_s, config.sl_threshold_s)
         if ix.customer_id is not None and config.sticky_s > 0:
-            self._last_agent[ix.customer_id] = agent_id
+            self._remember_last_agent(ix.customer_id, agent_id)
         out.append(e.OfferAccepted(now, ix.id, config.id, agent_id, wait_s))
 
     def _reject(self, cmd: c.Reject, now: float, out: list[e.Event]) -> None:

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from app.routing import commands as c
+from app.routing import core as routing_core
 from app.routing import events as ev
 from app.routing.engine import Engine
 from app.routing.errors import (
@@ -299,6 +300,22 @@ def test_sticky_interaction_goes_to_the_last_agent_when_free() -> None:
     engine.apply(c.Complete(iid(1)), T0 + 5)
     add_agent(engine, "bob", now=T0 + 6)
     assert offers(arrive(engine, 2, T0 + 10, customer_id=customer)) == [("i2", "ana")]
+
+
+def test_sticky_memory_forgets_the_longest_unserved_customer_past_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(routing_core, "STICKY_MEMORY_LIMIT", 1)
+    engine = make(sticky_s=60)
+    add_agent(engine, "ana", chat=1)
+    add_agent(engine, "bob", chat=3, now=T0 + 2)
+    first, second = CustomerId("claimant-7"), CustomerId("claimant-8")
+    arrive(engine, 1, T0 + 3, customer_id=first)  # ana, the longest idle
+    engine.apply(c.Accept(iid(1), aid("ana")), T0 + 4)
+    arrive(engine, 2, T0 + 5, customer_id=second)  # ana is full: bob
+    engine.apply(c.Accept(iid(2), aid("bob")), T0 + 6)
+    # Ana is still busy; the first customer is forgotten, so not held for her.
+    assert offers(arrive(engine, 3, T0 + 10, customer_id=first)) == [("i3", "bob")]
 
 
 # ---- offers -------------------------------------------------------------------------------
