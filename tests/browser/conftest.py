@@ -69,6 +69,7 @@ import pytest_asyncio
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    Locator,
     Page,
     Playwright,
     async_playwright,
@@ -496,6 +497,45 @@ async def new_firefox_context(
     """``await new_firefox_context()``: `new_context`, in Firefox."""
     async with _contexts(firefox, server_url, client_address, **MEDIA_AS_IS) as make:
         yield make
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def script_errors() -> AsyncIterator[list[str]]:
+    """JavaScript errors of every page of the test: there must be none."""
+    errors: list[str] = []
+    yield errors
+    assert errors == []
+
+
+def watch_for_script_errors(page: Page, errors: list[str]) -> Page:
+    """`page`, its uncaught script errors added to `errors` (see `script_errors`)."""
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    return page
+
+
+SPANISH_STATES = [
+    "Disponible",
+    "Ocupado: descanso",
+    "Ocupado: capacitación",
+    "Ocupado: reunión",
+    "Ocupado: cierre de llamada",
+    "Fuera de línea",
+]
+
+
+async def sign_in_in_spanish(page: Page, account: StaffAccount) -> Locator:
+    """Sign `account` in on /agent?lang=es, checking the Spanish texts on the way; the
+    state switcher ("Estado"), its options in Spanish."""
+    await page.goto("/agent?lang=es")
+    await expect(page.locator("html")).to_have_attribute("lang", "es")
+    await expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
+    await page.get_by_label("Nombre de usuario").fill(account.username)
+    await page.get_by_label("Contraseña").fill(account.password)
+    await page.get_by_role("button", name="Iniciar sesión").click()
+    await expect(page.locator("#connection")).to_have_text("Conectado")
+    status = page.get_by_label("Estado")
+    await expect(status.locator("option")).to_have_text(SPANISH_STATES)
+    return status
 
 
 @pytest_asyncio.fixture(loop_scope="package")

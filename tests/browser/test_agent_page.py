@@ -22,7 +22,13 @@ import pytest_asyncio
 from playwright.async_api import Locator, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.browser.conftest import DEMO_PASSWORD, Centre, ContextFactory, StaffAccount
+from tests.browser.conftest import (
+    DEMO_PASSWORD,
+    Centre,
+    ContextFactory,
+    StaffAccount,
+    sign_in_in_spanish,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
 
@@ -567,24 +573,7 @@ async def test_submitting_wrap_up_closes_the_tab(
 async def test_the_desk_in_spanish_switches_to_english_and_remembers_it(
     page: Page, ana: StaffAccount
 ) -> None:
-    await page.goto("/agent?lang=es")
-    await expect(page.locator("html")).to_have_attribute("lang", "es")
-    await expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
-    await page.get_by_label("Nombre de usuario").fill(ana.username)
-    await page.get_by_label("Contraseña").fill(ana.password)
-    await page.get_by_role("button", name="Iniciar sesión").click()
-    status = page.get_by_label("Estado")
-    await expect(status.locator("option")).to_have_text(
-        [
-            "Disponible",
-            "Ocupado: descanso",
-            "Ocupado: capacitación",
-            "Ocupado: reunión",
-            "Ocupado: cierre de llamada",
-            "Fuera de línea",
-        ]
-    )
-    await expect(page.locator("#connection")).to_have_text("Conectado")
+    status = await sign_in_in_spanish(page, ana)
     await status.select_option("available")
     await expect(page.locator("#presence-text")).to_have_text("Recibe contactos")
     await expect(page.locator("#no-chats")).to_have_text(

@@ -35,6 +35,7 @@ from tests.browser.conftest import (
     ContextFactory,
     StaffAccount,
     SwitchboardServer,
+    watch_for_script_errors,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
@@ -284,9 +285,7 @@ async def new_page(new_context: ContextFactory, errors: list[str], *scripts: str
     context = await new_context()
     for script in scripts:
         await context.add_init_script(script)
-    page = await context.new_page()
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    return page
+    return watch_for_script_errors(await context.new_page(), errors)
 
 
 async def fill_prechat(page: Page, topic: str) -> None:
@@ -295,14 +294,6 @@ async def fill_prechat(page: Page, topic: str) -> None:
     await page.get_by_label("Your name").fill(CLAIMANT)
     await page.get_by_label("Topic").select_option(topic)
     await page.get_by_label("How can we help?").fill(FIRST_MESSAGE)
-
-
-@pytest_asyncio.fixture(loop_scope="package")
-async def script_errors() -> AsyncIterator[list[str]]:
-    """JavaScript errors of every page of the test: there must be none."""
-    errors: list[str] = []
-    yield errors
-    assert errors == []
 
 
 async def start_call(

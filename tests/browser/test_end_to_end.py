@@ -16,7 +16,6 @@ import asyncio
 import re
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +30,7 @@ from tests.browser.conftest import (
     ContextFactory,
     StaffAccount,
     SwitchboardServer,
+    watch_for_script_errors,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
@@ -108,11 +108,6 @@ class Claimant:
 # ------------------------------------------------------------------ helpers
 
 
-def watch_for_script_errors(page: Page, errors: list[str]) -> Page:
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    return page
-
-
 async def open_desk(new_context: ContextFactory, account: StaffAccount, errors: list[str]) -> Desk:
     """Sign `account` in on /agent in a new browser context and make it available."""
     page = watch_for_script_errors(await (await new_context()).new_page(), errors)
@@ -157,14 +152,6 @@ async def shown_in_order(claimant: Claimant) -> list[tuple[int, str]]:
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest_asyncio.fixture(loop_scope="package")
-async def script_errors() -> AsyncIterator[list[str]]:
-    """JavaScript errors of every page of the test: there must be none."""
-    errors: list[str] = []
-    yield errors
-    assert errors == []
 
 
 @pytest_asyncio.fixture(loop_scope="package")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -26,6 +25,8 @@ from tests.browser.conftest import (
     ContextFactory,
     StaffAccount,
     SwitchboardServer,
+    sign_in_in_spanish,
+    watch_for_script_errors,
 )
 from tests.browser.test_end_to_end import (
     CLAIMANT,
@@ -35,18 +36,9 @@ from tests.browser.test_end_to_end import (
     accept_offer,
     open_desk,
     query_database,
-    watch_for_script_errors,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
-
-
-@pytest_asyncio.fixture(loop_scope="package")
-async def script_errors() -> AsyncIterator[list[str]]:
-    """JavaScript errors of every page of the test: there must be none."""
-    errors: list[str] = []
-    yield errors
-    assert errors == []
 
 
 @pytest_asyncio.fixture(loop_scope="package")
@@ -159,24 +151,7 @@ async def test_in_firefox_the_state_switcher_keeps_the_focus_after_a_change(
 async def test_in_firefox_the_desk_renders_in_spanish(firefox_page: Page, centre: Centre) -> None:
     account = await centre.account("Ana Ruiz")
     page = firefox_page
-    await page.goto("/agent?lang=es")
-    await expect(page.locator("html")).to_have_attribute("lang", "es")
-    await expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
-    await page.get_by_label("Nombre de usuario").fill(account.username)
-    await page.get_by_label("Contraseña").fill(account.password)
-    await page.get_by_role("button", name="Iniciar sesión").click()
-    await expect(page.locator("#connection")).to_have_text("Conectado")
-    status = page.get_by_label("Estado")
-    await expect(status.locator("option")).to_have_text(
-        [
-            "Disponible",
-            "Ocupado: descanso",
-            "Ocupado: capacitación",
-            "Ocupado: reunión",
-            "Ocupado: cierre de llamada",
-            "Fuera de línea",
-        ]
-    )
+    status = await sign_in_in_spanish(page, account)
     await status.select_option("available")
     await expect(page.locator("#presence-text")).to_have_text("Recibe contactos")
     await expect(page.get_by_role("button", name="Cerrar sesión")).to_be_visible()
