@@ -156,10 +156,8 @@ class DeskConnection:
 
     async def _welcome(self, known: dict[uuid.UUID, int]) -> None:
         presence = await self._resources.routing.presence(self._agent_id)
-        reads = self._resources.desk_reads
-        entries = await reads.read(self._agent_id)
-        items = await reads.items(entry.id for entry in entries)
-        offer_entries, chat_entries = _split(entries)
+        # Nothing is shown yet: every offer and chat is new, its details read.
+        offer_entries, chat_entries, items = await self._read_desk(set())
         offers = [items[entry.id] for entry in offer_entries if entry.id in items]
         chats = [items[entry.id] for entry in chat_entries if entry.id in items]
         connected = await self._details(offers, chats)
