@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.db import sqlite
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_S = 10
 
@@ -28,6 +30,7 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
             max_overflow=0,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
+        event.listen(engine.sync_engine, "do_connect", _connect_sqlite)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     return create_async_engine(
@@ -56,6 +59,12 @@ def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (no implicit refresh I/O)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _connect_sqlite(dialect: Any, connection_record: Any, cargs: Any, cparams: Any) -> Any:
+    # SQLAlchemy still parses the URL and wraps the connection; only the driver's
+    # connection differs: one that crosses to its thread once per statement.
+    return dialect.dbapi.connect(*cargs, async_creator_fn=sqlite.connect, **cparams)
 
 
 def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
