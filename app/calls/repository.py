@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,23 +55,28 @@ async def lock_call(session: AsyncSession, interaction_id: uuid.UUID) -> Call:
     return call
 
 
+# Built once: the routing writer asks after every batch that ends or transfers an
+# interaction, and building the statement cost more than running it.
+_BROWSER_CALLS_UP = (
+    select(Call)
+    .join(Interaction, Interaction.id == Call.interaction_id)
+    .where(
+        Call.interaction_id.in_(bindparam("interaction_ids", expanding=True)),
+        Call.status != CallStatus.ENDED,
+        Call.call_id.is_(None),
+        Interaction.external_id.is_(None),
+    )
+    .with_for_update(of=Call)
+    .execution_options(populate_existing=True)
+)
+
+
 async def browser_calls_up(
     session: AsyncSession, interaction_ids: Sequence[uuid.UUID]
 ) -> list[Call]:
     """The calls of these interactions not ended yet that run between browsers (no
     telephony call id, on an interaction no platform created), locked like `lock_call`."""
-    rows = await session.scalars(
-        select(Call)
-        .join(Interaction, Interaction.id == Call.interaction_id)
-        .where(
-            Call.interaction_id.in_(interaction_ids),
-            Call.status != CallStatus.ENDED,
-            Call.call_id.is_(None),
-            Interaction.external_id.is_(None),
-        )
-        .with_for_update(of=Call)
-        .execution_options(populate_existing=True)
-    )
+    rows = await session.scalars(_BROWSER_CALLS_UP, {"interaction_ids": list(interaction_ids)})
     return list(rows)
 
 
