@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     Insert,
     Table,
     Update,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -117,11 +119,9 @@ async def persist_batch(
     if new_rows:
         await connection.execute(_INSERT_INTERACTIONS, new_rows)
     created = {row["id"] for row in new_rows}
-    open_rows, ended_rows = _changed_rows(engine, by_interaction, created)
-    if open_rows:
-        await connection.execute(_UPDATE_OPEN, open_rows)
-    if ended_rows:
-        await connection.execute(_UPDATE_ENDED, ended_rows)
+    changed_rows = _changed_rows(engine, by_interaction, created)
+    if changed_rows:
+        await connection.execute(_UPDATE_CHANGED, changed_rows)
     stored.extend(_stored(event) for event in events)
     await _record_presence(session, events)
     history = _history_rows(stored)
@@ -318,10 +318,9 @@ def _stamps(event: e.Event) -> list[tuple[str, float]]:
 
 def _changed_rows(
     engine: Engine, by_interaction: dict[uuid.UUID, list[e.Event]], created: set[uuid.UUID]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Parameters for the two UPDATE shapes: rows still open, and rows that ended."""
-    open_rows: list[dict[str, Any]] = []
-    ended_rows: list[dict[str, Any]] = []
+) -> list[dict[str, Any]]:
+    """Parameters of the UPDATE of each changed row, open or ended."""
+    rows: list[dict[str, Any]] = []
     updated_at = clock.utcnow()
     for interaction_id, events in by_interaction.items():
         if interaction_id in created:
@@ -331,13 +330,12 @@ def _changed_rows(
             continue
         params = {f"b_{column}": changes.get(column) for column in _TIMESTAMPS}
         params.update(b_id=interaction_id, b_state=changes["state"], b_updated_at=updated_at)
-        if "queue_seq" not in changes:
-            ended_rows.append(params)
-            continue
+        # An ended interaction is gone from the engine: its row keeps its last routing.
+        params["b_routing"] = "queue_seq" in changes
         for column in _ROUTING:
-            params[f"b_{column}"] = changes[column]
-        open_rows.append(params)
-    return open_rows, ended_rows
+            params[f"b_{column}"] = changes.get(column)
+        rows.append(params)
+    return rows
 
 
 _ROUTING = (
@@ -351,7 +349,7 @@ _ROUTING = (
 )
 
 
-def _update_statement(*, routing: bool) -> Update:
+def _update_statement() -> Update:
     table: Table = Interaction.__table__  # type: ignore[assignment]
     columns = table.c
 
@@ -367,15 +365,16 @@ def _update_statement(*, routing: bool) -> Update:
             else (param(column), columns[column])
         )
         values[column] = func.coalesce(first, second)
-    if routing:
-        values.update({column: param(column) for column in _ROUTING})
+    # One statement for open and ended rows alike (one trip to the database, not two).
+    with_routing = bindparam("b_routing", type_=Boolean)
+    for column in _ROUTING:
+        values[column] = case((with_routing, param(column)), else_=columns[column])
     return (
         update(table).where(columns.id == bindparam("b_id", type_=columns.id.type)).values(values)
     )
 
 
-_UPDATE_OPEN = _update_statement(routing=True)
-_UPDATE_ENDED = _update_statement(routing=False)
+_UPDATE_CHANGED = _update_statement()
 
 
 def _insert_into(model: type[Base]) -> Insert:
