@@ -264,8 +264,6 @@ class DeskConnection:
             await self._socket.send(
                 {"type": "offer_ended", "interaction_id": str(gone), "reason": reason}
             )
-            if gone not in held:
-                self._histories.pop(gone, None)
         desk.offers = {entry.id for entry in offers if entry.id in desk.offers or entry.id in items}
         for item in joined:
             await self._socket.send(self._chat_frame(item, item.id in connected))
@@ -293,10 +291,13 @@ class DeskConnection:
             )
             desk.chats.pop(gone, None)
             desk.delivered.pop(gone, None)
-            self._histories.pop(gone, None)
         for item in joined:
             if item.last_seq > desk.delivered[item.id]:
                 await self._replay(item.id)
+        # Histories are read ahead for whatever a burst names: keep those of what is shown.
+        shown = desk.offers | desk.chats.keys()
+        for one in [one for one in self._histories if one not in shown]:
+            del self._histories[one]
         self._listen_to_what_is_shown()
 
     async def _read_desk(
@@ -310,9 +311,20 @@ class DeskConnection:
         desk = self._desk
         reads = self._resources.desk_reads
         unseen = [one for one in named if one not in desk.chats]
+        # A new offer's history is read with its details: its frame waits for one read.
+        unread = [one for one in unseen if one not in self._histories]
+        seen = [one for one in unseen if one in self._histories]
         items: dict[uuid.UUID, DeskItem] = {}
         if unseen:
-            entries, items = await asyncio.gather(reads.read(self._agent_id), reads.items(unseen))
+            entries, with_histories, read_items = await asyncio.gather(
+                reads.read(self._agent_id),
+                reads.items_with_histories(unread),
+                reads.items(seen),
+            )
+            items.update(read_items)
+            for one, (item, history) in with_histories.items():
+                items[one] = item
+                self._histories[one] = history
         else:
             entries = await reads.read(self._agent_id)
         offers, chats = _split(entries)

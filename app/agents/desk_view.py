@@ -225,6 +225,23 @@ async def read_items(
     return items
 
 
+# An offer or chat with its customer's earlier interactions, newest first.
+ItemWithHistory = tuple[DeskItem, list[dict[str, Any]]]
+
+
+async def read_items_with_histories(
+    connection: AsyncConnection, interaction_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ItemWithHistory | None]:
+    """`read_items`, then the histories of the items found, on the same connection."""
+    items = await read_items(connection, interaction_ids)
+    requests = {one: HistoryRequest.of(item) for one, item in items.items() if item is not None}
+    histories = await customer_histories(connection, list(requests.values()))
+    return {
+        one: None if item is None else (item, histories[requests[one]])
+        for one, item in items.items()
+    }
+
+
 def _item(row: Any) -> DeskItem:
     return DeskItem(
         id=row[0],
@@ -305,6 +322,9 @@ class DeskReads:
     def __init__(self, engine: AsyncEngine) -> None:
         self._desks = TurnReads(engine, read_desks, "desk-reads")
         self._items = TurnReads(engine, read_items, "desk-items")
+        self._items_with_histories = TurnReads(
+            engine, read_items_with_histories, "desk-items-histories"
+        )
         self._histories = TurnReads(engine, customer_histories, "desk-histories")
         self._connected = TurnReads(engine, claimants_connected, "desk-claimants")
 
@@ -316,6 +336,14 @@ class DeskReads:
         """What the frames of these offers and chats show, by id; no read when none."""
         found = await self._items.get_many(interaction_ids)
         return {interaction_id: item for interaction_id, item in found.items() if item}
+
+    async def items_with_histories(
+        self, interaction_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, ItemWithHistory]:
+        """What the frames of these new offers show and their customers' histories, by id,
+        in one read (an offer's frame waits for both); no read when none."""
+        found = await self._items_with_histories.get_many(interaction_ids)
+        return {interaction_id: pair for interaction_id, pair in found.items() if pair}
 
     async def histories(self, items: Iterable[DeskItem]) -> dict[uuid.UUID, list[dict[str, Any]]]:
         """Each item's customer's earlier interactions, newest first, by interaction id."""

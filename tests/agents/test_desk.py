@@ -166,6 +166,22 @@ async def test_going_available_then_a_new_chat_brings_an_offer(
     assert timedelta(seconds=29) <= expires_at - queued_at <= timedelta(seconds=31)
 
 
+async def test_a_returning_claimants_offer_shows_their_earlier_chat_read_once(
+    app: FastAPI, client: httpx.AsyncClient, sockets: Sockets, ana: Agent, talking: Chat
+) -> None:
+    read_engine = resources_of(app).read_engine
+    async with sockets.desk(ana.token) as desk:
+        assert (await desk.receive())["type"] == "welcome"
+        with recorded_statements(read_engine) as statements:
+            again = await start_chat(client)  # the same claimant, by email
+            offer = (await desk.until("offer", interaction_id=again.id))[-1]
+    assert [entry["id"] for entry in offer["history"]] == [talking.id]
+    # One read for the offer frame: its details and its history, on one connection, and no
+    # history read again after it.
+    histories = [s for s in statements if "ORDER BY interactions.created_at DESC" in s]
+    assert len(histories) == 1
+
+
 async def test_accepting_ends_the_offer_then_sends_the_chat_then_its_messages(
     client: httpx.AsyncClient, sockets: Sockets, ana: Agent
 ) -> None:

@@ -98,3 +98,20 @@ async def test_histories_of_customers_known_by_id_are_one_statement_and_match_on
     assert str(many[0]) not in [entry["id"] for entry in together[requests[1]]]
     assert len(together[requests[1]]) == HISTORY_LIMIT
     assert together[requests[2]] == []
+
+
+async def test_new_offers_are_read_with_their_customers_histories_on_one_connection(
+    app: FastAPI, client: httpx.AsyncClient, integrator_caller: CallerFactory
+) -> None:
+    await add_queue(app, QUEUE, {SKILL: 3})
+    headers = (await integrator_caller()).headers
+    earlier, latest = await _integrator_interactions(client, headers, "claimant-back", 2)
+    engine = resources_of(app).read_engine
+    with recorded_statements(engine) as statements:
+        found = await DeskReads(engine).items_with_histories([latest, uuid.uuid4()])
+    assert list(found) == [latest]
+    item, history = found[latest]
+    assert (item.id, item.customer_id) == (latest, "claimant-back")
+    assert [entry["id"] for entry in history] == [str(earlier)]
+    # The details, then the histories of the customers found: two statements in all.
+    assert len(statements) == 2
