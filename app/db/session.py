@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app import json_codec
 from app.db import sqlite
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -26,6 +27,7 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
         engine = create_async_engine(
             database_url,
             echo=echo,
+            json_serializer=json_codec.dumps_text,
             pool_size=pool_size,
             max_overflow=0,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -36,6 +38,7 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
     return create_async_engine(
         database_url,
         echo=echo,
+        json_serializer=json_codec.dumps_text,
         pool_size=pool_size,
         # No overflow: under a burst, waiting a moment for a pooled connection is far cheaper
         # than opening (and then closing) a new one per request.

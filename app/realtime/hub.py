@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from typing import Any, Final
 
+from app import json_codec
 from app.realtime.bus import Bus
 from app.runtime.tasks import cancel_and_wait
 
@@ -174,7 +174,7 @@ class Hub:
 
     async def publish_chat(self, frame: Frame) -> None:
         """Send a chat signal (it names its `interaction_id`) to every process."""
-        await self._bus.publish(CHAT_CHANNEL, json.dumps(frame).encode())
+        await self._bus.publish(CHAT_CHANNEL, json_codec.dumps(frame))
 
     def socket_opened(self, subject: str) -> int:
         """Count a socket of `subject` opening here; how many are open now."""
@@ -230,7 +230,7 @@ class Hub:
 
     def _dispatch(self, channel: str, payload: bytes) -> None:
         try:
-            frame: Frame = json.loads(payload)
+            frame: Frame = json_codec.loads(payload)
         except ValueError:
             logger.warning("realtime hub: unreadable frame on %s ignored", channel)
             return

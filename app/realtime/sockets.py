@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketState
 
-from app import clock
+from app import clock, json_codec
 from app.auth.principals import Principal, Role
 from app.auth.tokens import InvalidTokenError, decode_token
 from app.errors import AppError
@@ -55,7 +54,7 @@ class FrameSocket:
         """Send one frame, or `SocketClosedError`."""
         async with self._send_lock:
             try:
-                await self.websocket.send_text(json.dumps(frame, separators=(",", ":")))
+                await self.websocket.send_text(json_codec.dumps_text(frame))
             except (WebSocketDisconnect, RuntimeError, OSError) as exc:
                 raise SocketClosedError() from exc
 
@@ -69,7 +68,7 @@ class FrameSocket:
             await self.send(error_frame("frame_too_large", "Frames are limited to 64 KiB."))
             return None
         try:
-            frame = json.loads(text)
+            frame = json_codec.loads(text)
         except ValueError:
             await self.send(error_frame("bad_frame", "Frames are JSON objects."))
             return None
@@ -122,7 +121,7 @@ async def receive_hello(socket: FrameSocket, secret_key: str) -> tuple[Principal
     except (WebSocketDisconnect, RuntimeError, OSError):
         return None
     try:
-        hello = json.loads(text)
+        hello = json_codec.loads(text)
     except ValueError:
         hello = None
     if not isinstance(hello, dict) or hello.get("type") != "hello":

@@ -7,7 +7,6 @@ to store come back as `AppError`s ready for problem+json. Reads of the engine's 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import json_codec
 from app.calls.webhooks import with_telephony_details
 from app.realtime.bus import Bus
 from app.routing import commands as c
@@ -138,14 +138,14 @@ def bus_publisher(bus: Bus) -> Publisher:
     async def publish(stored: Sequence[StoredEvent]) -> None:
         messages: list[tuple[str, bytes]] = []
         for event in stored:
-            payload = json.dumps(
+            payload = json_codec.dumps(
                 {
                     "id": str(event.id),
                     "type": event.type,
                     "occurred_at": event.occurred_at.isoformat(),
                     "data": event.data,
                 }
-            ).encode()
+            )
             messages.append((ALL_EVENTS_CHANNEL, payload))
             if event.interaction_id is not None:
                 messages.append((f"interaction.{event.interaction_id}", payload))
