@@ -15,7 +15,7 @@ from app import __version__
 from app.agents.desk import router as desk_router
 from app.agents.desk_view import DeskReads
 from app.api import health
-from app.api.router import api_router
+from app.api.router import API_PREFIX, API_ROUTERS
 from app.auth.rate_limit import (
     InMemoryRateLimiter,
     Limit,
@@ -157,7 +157,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
-    app.include_router(api_router)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(chat_socket_router)
     app.include_router(desk_router)
     app.include_router(supervisor_socket_router)

@@ -1,4 +1,4 @@
-"""The versioned API: each domain's router is mounted here under /api/v1."""
+"""The versioned API: each domain's router, included by the app under /api/v1."""
 
 from __future__ import annotations
 
@@ -21,20 +21,25 @@ from app.supervisors.router import router as supervisor_router
 from app.users.router import router as users_router
 from app.webhooks.router import router as webhooks_router
 
-api_router = APIRouter(prefix="/api/v1")
-api_router.include_router(auth_router)
-api_router.include_router(interactions_router)
-api_router.include_router(chat_router)
-api_router.include_router(calls_router)
-api_router.include_router(presence_router)
-api_router.include_router(stats_router)
-api_router.include_router(supervisor_router)
-api_router.include_router(audit_router)
-api_router.include_router(reports_router)
-api_router.include_router(webhooks_router)
-api_router.include_router(agents_router)
-api_router.include_router(dispositions_router)
-api_router.include_router(canned_router)
-api_router.include_router(queues_router)
-api_router.include_router(skills_router)
-api_router.include_router(users_router)
+API_PREFIX = "/api/v1"
+# Each domain's router is included in the app itself under API_PREFIX, not through one
+# /api/v1 router: every nesting level is matched again on every request, and routing was
+# about a tenth of a create's time at the service's ceiling.
+API_ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    interactions_router,
+    chat_router,
+    calls_router,
+    presence_router,
+    stats_router,
+    supervisor_router,
+    audit_router,
+    reports_router,
+    webhooks_router,
+    agents_router,
+    dispositions_router,
+    canned_router,
+    queues_router,
+    skills_router,
+    users_router,
+)
