@@ -151,6 +151,22 @@ async def shown_in_order(claimant: Claimant) -> list[tuple[int, str]]:
     return [(int(seq), str(body)) for seq, body in shown]
 
 
+async def start_chat_in_line(page: Page, centre: Centre) -> dict[str, Any]:
+    """Start José's chat on /chat and wait until he is first in line; what the page stored
+    (interaction id and token)."""
+    await page.goto("/chat")
+    await expect(page.get_by_role("button", name="Start chat")).to_be_enabled()
+    await page.get_by_label("Your name").fill(CLAIMANT)
+    await page.get_by_label("Topic").select_option(centre.queue)
+    await page.get_by_label("How can we help?").fill(FIRST_MESSAGE)
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.locator("#queue-status")).to_contain_text("You are number 1 in line")
+    stored: dict[str, Any] = await page.evaluate(
+        "JSON.parse(sessionStorage.getItem('switchboard.chat'))"
+    )
+    return stored
+
+
 # ------------------------------------------------------------------ fixtures
 
 
@@ -162,14 +178,7 @@ async def claimant(
     context = await new_context()
     await context.add_init_script(TRACK_SOCKETS)
     page = watch_for_script_errors(await context.new_page(), script_errors)
-    await page.goto("/chat")
-    await expect(page.get_by_role("button", name="Start chat")).to_be_enabled()
-    await page.get_by_label("Your name").fill(CLAIMANT)
-    await page.get_by_label("Topic").select_option(centre.queue)
-    await page.get_by_label("How can we help?").fill(FIRST_MESSAGE)
-    await page.get_by_role("button", name="Start chat").click()
-    await expect(page.locator("#queue-status")).to_contain_text("You are number 1 in line")
-    stored = await page.evaluate("JSON.parse(sessionStorage.getItem('switchboard.chat'))")
+    stored = await start_chat_in_line(page, centre)
     return Claimant(page, context, str(stored["interaction_id"]), str(stored["token"]))
 
 

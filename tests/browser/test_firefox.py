@@ -36,6 +36,7 @@ from tests.browser.test_end_to_end import (
     accept_offer,
     open_desk,
     query_database,
+    start_chat_in_line,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
@@ -55,15 +56,7 @@ async def test_in_firefox_a_claimant_and_an_agent_chat_until_the_agent_wraps_it_
     script_errors: list[str],
 ) -> None:
     claimant = firefox_page
-    await claimant.goto("/chat")
-    await expect(claimant.get_by_role("button", name="Start chat")).to_be_enabled()
-    await claimant.get_by_label("Your name").fill(CLAIMANT)
-    await claimant.get_by_label("Topic").select_option(centre.queue)
-    await claimant.get_by_label("How can we help?").fill(FIRST_MESSAGE)
-    await claimant.get_by_role("button", name="Start chat").click()
-    await expect(claimant.locator("#queue-status")).to_contain_text("You are number 1 in line")
-    stored = await claimant.evaluate("JSON.parse(sessionStorage.getItem('switchboard.chat'))")
-    interaction_id = str(stored["interaction_id"])
+    interaction_id = str((await start_chat_in_line(claimant, centre))["interaction_id"])
 
     # Ana signs in on the desk, goes available and accepts the offer.
     ana = await open_desk(new_firefox_context, await centre.account("Ana Ruiz"), script_errors)
