@@ -12,7 +12,7 @@ and rollback are skipped when SQLite has no transaction open (pysqlite skips the
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, cast
@@ -34,7 +34,7 @@ class _Outcome:
 class OneCrossingConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors run each statement in a single thread hop."""
 
-    def __init__(self, connector: Any, iter_chunk_size: int) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
         super().__init__(connector, iter_chunk_size)
         # Like aiosqlite.connect's own connections: never keep the process alive.
         self._thread.daemon = True

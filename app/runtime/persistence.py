@@ -349,8 +349,12 @@ _ROUTING = (
 )
 
 
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
 def _update_statement() -> Update:
-    table: Table = Interaction.__table__  # type: ignore[assignment]
+    table = _table(Interaction)
     columns = table.c
 
     def param(column: str) -> Any:
@@ -378,7 +382,7 @@ _UPDATE_CHANGED = _update_statement()
 
 
 def _insert_into(model: type[Base]) -> Insert:
-    return insert(cast(Table, model.__table__))
+    return insert(_table(model))
 
 
 _INSERT_INTERACTIONS = _insert_into(Interaction)
