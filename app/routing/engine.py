@@ -16,10 +16,12 @@ from app.routing import events as e
 from app.routing import hours
 from app.routing.core import CALLBACK_TIMER, RETRY_TIMER, STICKY_TIMER, WRAP_TIMER
 from app.routing.errors import (
+    AgentUnavailableError,
     DuplicateInteractionError,
     InvalidCommandError,
     InvalidStateError,
     OfferExpiredError,
+    QueueFullError,
     QueueNotEmptyError,
     WrongAgentError,
 )
@@ -144,6 +146,10 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
             for ix in sorted(agent.holding, key=lambda ix: ix.seq):
                 if ix.state is OFFERED:
                     self._return_offer(ix, now, out, e.OfferRevoked)
+            # Held for her (a named transfer, a returning customer): nobody else would take
+            # them while she is away, so they go back to their queues.
+            for key in list(agent.personal_line):
+                self._release_to_queue(self._open[key[3]], "agent_offline", now, out)
         self._settle(agent, now, out)
 
     # ---- arrivals ------------------------------------------------------------------------
@@ -374,6 +380,7 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
         target = self._agent(cmd.to_agent) if cmd.to_agent is not None else None
         if ix.state not in (Q, OFFERED, _ACTIVE):
             raise InvalidStateError(f"{cmd.interaction_id} is {ix.state}; cannot transfer")
+        _check_transfer_target(ix, queue, target)
         from_queue, from_agent = ix.queue, ix.agent
         self._leave_for_transfer(ix, now)
         ix.history += (now, InteractionState.TRANSFERRED, queue.id)
@@ -414,6 +421,20 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
         ix.agent = None
         ix.state = Q
         ix.esc_ticket += 1
+
+
+def _check_transfer_target(ix: Ix, queue: QueueRt, target: AgentRt | None) -> None:
+    """Refuse a named agent who is not available, or a queue already full of others."""
+    if target is not None:
+        if target.state is not AgentState.AVAILABLE:
+            doing = target.state.value + (f" ({target.reason})" if target.reason else "")
+            raise AgentUnavailableError(
+                f"That agent is {doing}: a named transfer goes only to an available agent."
+            )
+        return
+    max_size = queue.config.max_size
+    if max_size is not None and ix not in queue.members and len(queue.members) >= max_size:
+        raise QueueFullError(f"That queue is full: {max_size} are waiting in it already.")
 
 
 def _validate_queue(config: QueueConfig) -> None:

@@ -45,6 +45,18 @@ class QueueNotEmptyError(RoutingError):
     code = "queue_not_empty"
 
 
+class QueueFullError(RoutingError):
+    """The queue already holds its `max_size` waiting interactions."""
+
+    code = "queue_full"
+
+
+class AgentUnavailableError(RoutingError):
+    """The named agent is not available to take an interaction now (busy or offline)."""
+
+    code = "agent_unavailable"
+
+
 class InvalidStateError(RoutingError):
     """The interaction is not in a state that allows this command."""
 

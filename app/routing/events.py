@@ -139,6 +139,18 @@ class InteractionEscalated:
 
 
 @dataclass(frozen=True, slots=True)
+class InteractionRequeued:
+    """A waiting interaction held for one agent is open to its whole queue again: `reason`
+    is "sticky_expired" (the returning customer's agent stayed busy) or "agent_offline"."""
+
+    at: float
+    interaction_id: InteractionId
+    queue_id: QueueId
+    agent_id: AgentId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class InteractionReprioritized:
     """A waiting interaction's own priority changed from `from_priority` to `priority`."""
 
@@ -226,6 +238,7 @@ Event = (
     | OfferTimedOut
     | OfferRevoked
     | InteractionEscalated
+    | InteractionRequeued
     | InteractionReprioritized
     | InteractionTransferred
     | WrapUpStarted

@@ -98,6 +98,14 @@ class OffersMixin(EscalationMixin):
 
     # ---- routing -------------------------------------------------------------------------
 
+    def _release_to_queue(self, ix: Ix, reason: str, now: float, out: list[e.Event]) -> None:
+        """Stop holding waiting `ix` for its one agent: route it to anyone in its queue."""
+        agent = ix.target_agent
+        assert agent is not None, "only an interaction held for an agent is released"
+        ix.target_agent = ix.sticky_until = None
+        out.append(e.InteractionRequeued(now, ix.id, ix.queue.id, agent.id, reason))
+        self._enqueue(ix, now, out)
+
     def _enqueue(self, ix: Ix, now: float, out: list[e.Event]) -> None:
         """Offer `ix` to the best free eligible agent, or put it in its lines to wait."""
         if ix.held_until is not None:

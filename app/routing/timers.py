@@ -63,8 +63,7 @@ class TimersMixin(OffersMixin):
             if ix.state is Q and self._escalate_due(ix, now, out):
                 self._enqueue(ix, now, out)
         elif kind == STICKY_TIMER:
-            ix.target_agent = ix.sticky_until = None
-            self._enqueue(ix, now, out)
+            self._release_to_queue(ix, "sticky_expired", now, out)
         elif kind == RETRY_TIMER:
             # A decliner's pause is over: route again from the same place in line.
             self._enqueue(ix, now, out)

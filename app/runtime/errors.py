@@ -12,10 +12,17 @@ _BY_TYPE: dict[type[routing_errors.RoutingError], tuple[int, str, str]] = {
     routing_errors.UnknownQueueError: (409, "queue_not_routable", "Queue not routable"),
     routing_errors.DuplicateInteractionError: (409, "duplicate_interaction", "Already exists"),
     routing_errors.QueueNotEmptyError: (409, "queue_not_empty", "Queue not empty"),
+    routing_errors.QueueFullError: (409, "queue_full", "Queue full"),
+    routing_errors.AgentUnavailableError: (409, "agent_unavailable", "Agent not available"),
     routing_errors.InvalidStateError: (409, "invalid_state", "Not possible now"),
     routing_errors.WrongAgentError: (409, "wrong_agent", "Not your offer"),
     routing_errors.OfferExpiredError: (409, "offer_expired", "Offer expired"),
     routing_errors.InvalidCommandError: (422, "invalid_command", "Invalid request"),
+}
+# Refusals about what a transfer request named: the field, so a form can show it beside it.
+_FIELDS: dict[type[routing_errors.RoutingError], str] = {
+    routing_errors.QueueFullError: "body.queue",
+    routing_errors.AgentUnavailableError: "body.agent_id",
 }
 
 
@@ -37,5 +44,7 @@ def to_app_error(error: Exception) -> AppError:
     if isinstance(error, routing_errors.RoutingError):
         status, code, title = _BY_TYPE.get(type(error), (409, "routing_refused", "Refused"))
         error_class = NotFoundError if status == 404 else ConflictError
-        return error_class(str(error), status=status, code=code, title=title)
+        field = _FIELDS.get(type(error))
+        errors = [{"field": field, "message": str(error)}] if field else []
+        return error_class(str(error), status=status, code=code, title=title, errors=errors)
     raise TypeError(f"not a routing error: {error!r}")

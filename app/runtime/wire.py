@@ -25,6 +25,7 @@ EVENT_TYPES: dict[type[e.Event], str] = {
     e.OfferTimedOut: "interaction.offer_timed_out",
     e.OfferRevoked: "interaction.offer_revoked",
     e.InteractionEscalated: "interaction.escalated",
+    e.InteractionRequeued: "interaction.requeued",
     e.InteractionReprioritized: "interaction.reprioritized",
     e.InteractionTransferred: "interaction.transferred",
     e.WrapUpStarted: "interaction.wrap_up_started",

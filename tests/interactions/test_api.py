@@ -11,8 +11,10 @@ from fastapi import FastAPI
 
 from app import clock
 from app.auth.tokens import issue_claimant_token
+from app.interactions.models import Interaction
+from app.routing.model import AgentState
 from tests.conftest import Caller, CallerFactory
-from tests.world import add_agent, add_queue, resources_of
+from tests.world import add_agent, add_queue, resources_of, set_state
 
 CHAT = {"channel": "chat", "queue": "Unemployment Insurance", "customer": {"name": "Ana"}}
 
@@ -34,6 +36,14 @@ async def _create(
 ) -> httpx.Response:
     return await client.post(
         "/api/v1/interactions", json=body or CHAT, headers={**caller.headers, **headers}
+    )
+
+
+async def _transfer(
+    client: httpx.AsyncClient, caller: Caller, interaction_id: str, body: dict[str, Any]
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/interactions/{interaction_id}/transfer", json=body, headers=caller.headers
     )
 
 
@@ -249,15 +259,59 @@ async def test_transfer_to_another_queue_keeps_the_history(
 ) -> None:
     other = await add_queue(app, "Paid Leave", {"paid_leave": 1})
     interaction_id = (await _create(client, integrator)).json()["id"]
-    response = await client.post(
-        f"/api/v1/interactions/{interaction_id}/transfer",
-        json={"queue": "Paid Leave"},
-        headers=integrator.headers,
-    )
+    response = await _transfer(client, integrator, interaction_id, {"queue": "Paid Leave"})
     assert response.status_code == 200, response.text
     assert response.json()["queue_id"] == str(other)
     detail = await client.get(f"/api/v1/interactions/{interaction_id}", headers=integrator.headers)
     assert "interaction.transferred" in [event["type"] for event in detail.json()["events"]]
+
+
+async def test_a_transfer_into_a_full_queue_is_409_naming_the_queue(
+    app: FastAPI, client: httpx.AsyncClient, queue_id: uuid.UUID, integrator: Caller
+) -> None:
+    await add_queue(app, "Paid Leave", {"paid_leave": 1}, max_size=1)
+    await _create(client, integrator, {**CHAT, "queue": "Paid Leave"})
+    interaction_id = (await _create(client, integrator)).json()["id"]
+    response = await _transfer(client, integrator, interaction_id, {"queue": "Paid Leave"})
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert problem["code"] == "queue_full"
+    assert [error["field"] for error in problem["errors"]] == ["body.queue"]
+    detail = await client.get(f"/api/v1/interactions/{interaction_id}", headers=integrator.headers)
+    assert detail.json()["queue_id"] == str(queue_id)
+
+
+async def test_a_transfer_to_an_agent_on_a_break_is_409_naming_her(
+    app: FastAPI, client: httpx.AsyncClient, queue_id: uuid.UUID, integrator: Caller
+) -> None:
+    on_break = await add_agent(app, "james", {"ui": 5}, available=False)
+    interaction_id = (await _create(client, integrator)).json()["id"]
+    response = await _transfer(client, integrator, interaction_id, {"agent_id": on_break.id})
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert problem["code"] == "agent_unavailable"
+    assert [error["field"] for error in problem["errors"]] == ["body.agent_id"]
+
+
+async def test_a_named_transfer_waiting_for_an_agent_who_signs_off_goes_back_to_the_queue(
+    app: FastAPI, client: httpx.AsyncClient, queue_id: uuid.UUID, integrator: Caller
+) -> None:
+    maria = await add_agent(app, "maria", {"ui": 5}, chats=1)
+    first = (await _create(client, integrator)).json()["id"]
+    await client.post(f"/api/v1/interactions/{first}/accept", headers=maria.headers)
+    james = await add_agent(app, "james", {"ui": 5})
+    second = (await _create(client, integrator)).json()["id"]
+    await client.post(f"/api/v1/interactions/{second}/accept", headers=james.headers)
+    held = await _transfer(client, james, second, {"agent_id": maria.id})
+    assert held.json()["state"] == "queued", held.text  # maria is full: it waits for her
+    await set_state(app, maria.id, AgentState.OFFLINE)
+    detail = (await client.get(f"/api/v1/interactions/{second}", headers=integrator.headers)).json()
+    assert (detail["state"], detail["agent_id"]) == ("offered", james.id)
+    assert "interaction.requeued" in [event["type"] for event in detail["events"]]
+    # Stored too: a restart must not hold it for her again.
+    async with resources_of(app).sessions() as session:
+        row = await session.get(Interaction, uuid.UUID(second))
+        assert row is not None and row.target_agent_id is None
 
 
 async def test_an_agent_cannot_transfer_what_it_does_not_hold(
@@ -266,11 +320,7 @@ async def test_an_agent_cannot_transfer_what_it_does_not_hold(
     await add_queue(app, "Paid Leave", {"paid_leave": 1})
     bystander = await add_agent(app, "james", {"employer": 5})
     interaction_id = (await _create(client, integrator)).json()["id"]
-    response = await client.post(
-        f"/api/v1/interactions/{interaction_id}/transfer",
-        json={"queue": "Paid Leave"},
-        headers=bystander.headers,
-    )
+    response = await _transfer(client, bystander, interaction_id, {"queue": "Paid Leave"})
     assert response.status_code == 403
 
 

@@ -11,10 +11,12 @@ from app.routing import core as routing_core
 from app.routing import events as ev
 from app.routing.engine import Engine
 from app.routing.errors import (
+    AgentUnavailableError,
     DuplicateInteractionError,
     InvalidCommandError,
     InvalidStateError,
     OfferExpiredError,
+    QueueFullError,
     QueueNotEmptyError,
     UnknownAgentError,
     UnknownInteractionError,
@@ -288,7 +290,10 @@ def test_sticky_interaction_waits_for_the_last_agent_then_goes_to_anyone() -> No
     engine.apply(c.Accept(iid(1), aid("ana")), T0 + 1)
     add_agent(engine, "bob", now=T0 + 2)
     assert offers(arrive(engine, 2, T0 + 10, customer_id=customer)) == []  # held for ana
-    assert offers(engine.apply(c.Tick(), T0 + 70)) == [("i2", "bob")]
+    events = engine.apply(c.Tick(), T0 + 70)
+    assert offers(events) == [("i2", "bob")]
+    # Said as an event, so the stored row stops naming ana (a restart would hold it again).
+    assert ev.InteractionRequeued(T0 + 70, iid(2), Q, aid("ana"), "sticky_expired") in events
 
 
 def test_sticky_interaction_goes_to_the_last_agent_when_free() -> None:
@@ -497,6 +502,55 @@ def test_a_transfer_nobody_else_takes_returns_to_its_sender_after_the_reoffer_wa
     engine.apply(c.Transfer(iid(1), to_queue=Q), T0 + 2)
     events = engine.apply(c.Tick(), T0 + 2 + 31)
     assert offers(events) == [("i1", "ana")]
+
+
+def test_transfer_into_a_full_queue_is_refused_and_changes_nothing() -> None:
+    engine = make()
+    engine.apply(c.UpsertQueue(QueueConfig(QueueId("tier2"), required=UI_EN, max_size=1)), T0)
+    add_agent(engine, "ana", chat=1)
+    arrive(engine, 1)
+    engine.apply(c.Accept(iid(1), aid("ana")), T0 + 1)
+    arrive(engine, 2, queue_id=QueueId("tier2"))
+    with pytest.raises(QueueFullError):
+        engine.apply(c.Transfer(iid(1), to_queue=QueueId("tier2")), T0 + 2)
+    assert state(engine, 1) is InteractionState.ACTIVE
+
+
+def test_transfer_within_a_full_queue_is_allowed() -> None:
+    engine = make(max_size=1)
+    add_agent(engine, "ana", available=False)
+    arrive(engine, 1)
+    events = engine.apply(c.Transfer(iid(1), to_queue=Q), T0 + 2)
+    assert kinds(events)[:2] == ["InteractionTransferred", "InteractionQueued"]
+
+
+@pytest.mark.parametrize("presence", [AgentState.BUSY, AgentState.OFFLINE])
+def test_transfer_to_a_named_agent_who_is_not_available_is_refused(presence: AgentState) -> None:
+    engine = make()
+    add_agent(engine, "ana")
+    add_agent(engine, "bob")
+    engine.apply(c.SetAgentState(aid("bob"), presence, "break"), T0)
+    arrive(engine, 1)
+    engine.apply(c.Accept(iid(1), aid("ana")), T0 + 1)
+    with pytest.raises(AgentUnavailableError):
+        engine.apply(c.Transfer(iid(1), to_agent=aid("bob")), T0 + 2)
+    assert state(engine, 1) is InteractionState.ACTIVE
+
+
+def test_a_named_transfer_waiting_for_an_agent_who_goes_offline_returns_to_its_queue() -> None:
+    engine = make()
+    add_agent(engine, "bob", chat=1)
+    arrive(engine, 1)
+    engine.apply(c.Accept(iid(1), aid("bob")), T0)
+    add_agent(engine, "ana", now=T0 + 1)
+    arrive(engine, 2, T0 + 1)
+    engine.apply(c.Accept(iid(2), aid("ana")), T0 + 1)
+    assert offers(engine.apply(c.Transfer(iid(2), to_agent=aid("bob")), T0 + 2)) == []  # full
+    events = engine.apply(c.SetAgentState(aid("bob"), AgentState.OFFLINE), T0 + 3)
+    assert ev.InteractionRequeued(T0 + 3, iid(2), Q, aid("bob"), "agent_offline") in events
+    assert offers(events) == [("i2", "ana")]
+    view = engine.interaction(iid(2))
+    assert view is not None and view.target_agent_id is None
 
 
 def test_transfer_to_a_named_agent_offers_only_to_that_agent() -> None:
