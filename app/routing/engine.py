@@ -148,8 +148,7 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
                     self._return_offer(ix, now, out, e.OfferRevoked)
             # Held for her (a named transfer, a returning customer): nobody else would take
             # them while she is away, so they go back to their queues.
-            for key in list(agent.personal_line):
-                self._release_to_queue(self._open[key[3]], "agent_offline", now, out)
+            self._release_held_for(agent, now, out)
         self._settle(agent, now, out)
 
     # ---- arrivals ------------------------------------------------------------------------

@@ -98,6 +98,11 @@ class OffersMixin(EscalationMixin):
 
     # ---- routing -------------------------------------------------------------------------
 
+    def _release_held_for(self, agent: AgentRt, now: float, out: list[e.Event]) -> None:
+        """Open to their queues the interactions waiting for offline `agent` alone."""
+        for key in list(agent.personal_line):
+            self._release_to_queue(self._open[key[3]], "agent_offline", now, out)
+
     def _release_to_queue(self, ix: Ix, reason: str, now: float, out: list[e.Event]) -> None:
         """Stop holding waiting `ix` for its one agent: route it to anyone in its queue."""
         agent = ix.target_agent

@@ -19,7 +19,7 @@ from app.routing.core import (
     WRAP_TIMER,
     Timer,
 )
-from app.routing.model import InteractionState
+from app.routing.model import AgentState, InteractionState
 from app.routing.offers import OffersMixin
 from app.routing.state import OFFERED, Ix, Q
 
@@ -51,7 +51,13 @@ class TimersMixin(OffersMixin):
                 self._fire(timer[2], ix, timer[0], out)
         if self._restored:
             self._restored = False
-            for agent in sorted(self._agents.values(), key=lambda agent: agent.id):
+            agents = sorted(self._agents.values(), key=lambda agent: agent.id)
+            # Held for an agent who was offline when the process stopped: nobody would take
+            # it until she came back, so it is open to its queue again.
+            for agent in agents:
+                if agent.state is AgentState.OFFLINE:
+                    self._release_held_for(agent, now, out)
+            for agent in agents:
                 self._settle(agent, now, out)
 
     def _fire(self, kind: int, ix: Ix, now: float, out: list[e.Event]) -> None:

@@ -676,6 +676,20 @@ def test_restore_in_any_order_then_tick_rebuilds_the_same_routing(order: str) ->
     assert isinstance(after[0], ev.InteractionQueued) and after[0].seq == 18
 
 
+def test_restore_opens_to_its_queue_what_was_held_for_an_agent_now_offline() -> None:
+    engine = Engine()
+    engine.apply(c.UpsertQueue(QueueConfig(Q, required=UI_EN)), T0)
+    for name, presence in [("ana", AgentState.OFFLINE), ("bob", AgentState.AVAILABLE)]:
+        engine.apply(c.RestoreAgent(agent_config(name, {"ui": 5, "english": 5}), presence), T0)
+    held = c.RestoreQueued(
+        iid(1), Channel.CHAT, Q, queued_at=T0 - 30, seq=1, target_agent=aid("ana")
+    )
+    engine.apply(held, T0)
+    events = engine.apply(c.Tick(), T0)
+    assert ev.InteractionRequeued(T0, iid(1), Q, aid("ana"), "agent_offline") in events
+    assert offers(events) == [("i1", "bob")]
+
+
 # ---- statistics ---------------------------------------------------------------------------
 
 
