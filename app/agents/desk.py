@@ -316,12 +316,13 @@ class DeskConnection:
         seen = [one for one in unseen if one in self._histories]
         items: dict[uuid.UUID, DeskItem] = {}
         if unseen:
-            entries, with_histories, read_items = await asyncio.gather(
-                reads.read(self._agent_id),
-                reads.items_with_histories(unread),
-                reads.items(seen),
-            )
-            items.update(read_items)
+            # All three asked before any is awaited: made in the same turn.
+            asked_entries = reads.read(self._agent_id)
+            asked_with_histories = reads.items_with_histories(unread)
+            asked_items = reads.items(seen)
+            entries = await asked_entries
+            with_histories = await asked_with_histories
+            items.update(await asked_items)
             for one, (item, history) in with_histories.items():
                 items[one] = item
                 self._histories[one] = history
@@ -382,14 +383,11 @@ class DeskConnection:
         if not unread and not new_chats:
             return set()  # most bursts only move what is shown on: no tasks, no reads
         reads = self._resources.desk_reads
-        # Asked in the same turn, both join the other desks' reads of this turn.
-        histories: dict[uuid.UUID, list[dict[str, Any]]]
-        connected: set[uuid.UUID]
-        histories, connected = await asyncio.gather(
-            reads.histories(unread), reads.connected([item.id for item in new_chats])
-        )
-        self._histories.update(histories)
-        return connected
+        # Both asked before either is awaited: they join the other desks' reads of this turn.
+        asked_histories = reads.histories(unread)
+        asked_connected = reads.connected([item.id for item in new_chats])
+        self._histories.update(await asked_histories)
+        return await asked_connected
 
     def _offer_frame(self, item: DeskItem) -> dict[str, Any]:
         return {

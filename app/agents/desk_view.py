@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -277,21 +277,20 @@ class TurnReads(Generic[K, V]):
         self._waiting: dict[K, list[asyncio.Future[V]]] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def get(self, key: K) -> V:
-        """The value for `key`, read with whatever else was asked meanwhile."""
-        return (await self.get_many([key]))[key]
+    def ask_many(self, keys: Iterable[K]) -> Coroutine[Any, Any, dict[K, V]]:
+        """Ask for `keys` now, joining this turn's read; await the result for their values.
 
-    async def get_many(self, keys: Iterable[K]) -> dict[K, V]:
-        """The values for `keys` (asked in one turn, so they share one read)."""
+        Asking happens at the call, not at the first await: a desk that asks for several
+        reads and then awaits each still has them all made in this turn, with no tasks."""
         loop = asyncio.get_running_loop()
         answers: dict[K, asyncio.Future[V]] = {}
         for key in keys:
             if not self._waiting:
-                # Scheduled once per turn: the desks woken by the same frames join this read.
-                loop.call_soon(self._start_flush)
+                # Its first step runs next turn: every desk woken in this turn asks first.
+                self._start_flush()
             answers[key] = loop.create_future()
             self._waiting.setdefault(key, []).append(answers[key])
-        return {key: await answer for key, answer in answers.items()}
+        return _answered(answers)
 
     def _start_flush(self) -> None:
         task = asyncio.create_task(self._flush(), name=self._name)
@@ -315,6 +314,10 @@ class TurnReads(Generic[K, V]):
                     answer.set_result(values[key])
 
 
+async def _answered(answers: dict[K, asyncio.Future[V]]) -> dict[K, V]:
+    return {key: await answer for key, answer in answers.items()}
+
+
 class DeskReads:
     """The desk reads of one process, each shared by the desks that ask in the same turn:
     offers and chats, customers' histories, claimants' connections."""
@@ -328,32 +331,54 @@ class DeskReads:
         self._histories = TurnReads(engine, customer_histories, "desk-histories")
         self._connected = TurnReads(engine, claimants_connected, "desk-claimants")
 
-    async def read(self, agent_id: uuid.UUID) -> list[DeskEntry]:
+    # Each read is asked at the call and awaited by the caller (see `TurnReads.ask_many`).
+
+    def read(self, agent_id: uuid.UUID) -> Coroutine[Any, Any, list[DeskEntry]]:
         """Where the agent's offers and chats stand, oldest offer first."""
-        return await self._desks.get(agent_id)
+        return _one(self._desks.ask_many([agent_id]), agent_id)
 
-    async def items(self, interaction_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, DeskItem]:
-        """What the frames of these offers and chats show, by id; no read when none."""
-        found = await self._items.get_many(interaction_ids)
-        return {interaction_id: item for interaction_id, item in found.items() if item}
-
-    async def items_with_histories(
+    def items(
         self, interaction_ids: Iterable[uuid.UUID]
-    ) -> dict[uuid.UUID, ItemWithHistory]:
+    ) -> Coroutine[Any, Any, dict[uuid.UUID, DeskItem]]:
+        """What the frames of these offers and chats show, by id; no read when none."""
+        return _present(self._items.ask_many(interaction_ids))
+
+    def items_with_histories(
+        self, interaction_ids: Iterable[uuid.UUID]
+    ) -> Coroutine[Any, Any, dict[uuid.UUID, ItemWithHistory]]:
         """What the frames of these new offers show and their customers' histories, by id,
         in one read (an offer's frame waits for both); no read when none."""
-        found = await self._items_with_histories.get_many(interaction_ids)
-        return {interaction_id: pair for interaction_id, pair in found.items() if pair}
+        return _present(self._items_with_histories.ask_many(interaction_ids))
 
-    async def histories(self, items: Iterable[DeskItem]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    def histories(
+        self, items: Iterable[DeskItem]
+    ) -> Coroutine[Any, Any, dict[uuid.UUID, list[dict[str, Any]]]]:
         """Each item's customer's earlier interactions, newest first, by interaction id."""
-        found = await self._histories.get_many(HistoryRequest.of(item) for item in items)
-        return {request.interaction_id: history for request, history in found.items()}
+        return _by_interaction(self._histories.ask_many(HistoryRequest.of(item) for item in items))
 
-    async def connected(self, interaction_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    def connected(
+        self, interaction_ids: Iterable[uuid.UUID]
+    ) -> Coroutine[Any, Any, set[uuid.UUID]]:
         """Which of these chats have their claimant's socket open, as any process recorded."""
-        found = await self._connected.get_many(interaction_ids)
-        return {interaction_id for interaction_id, connected in found.items() if connected}
+        return _true(self._connected.ask_many(interaction_ids))
+
+
+async def _one(asked: Awaitable[dict[K, V]], key: K) -> V:
+    return (await asked)[key]
+
+
+async def _present(asked: Awaitable[dict[K, V | None]]) -> dict[K, V]:
+    return {key: value for key, value in (await asked).items() if value}
+
+
+async def _by_interaction(
+    asked: Awaitable[dict[HistoryRequest, list[dict[str, Any]]]],
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    return {request.interaction_id: history for request, history in (await asked).items()}
+
+
+async def _true(asked: Awaitable[dict[K, bool]]) -> set[K]:
+    return {key for key, value in (await asked).items() if value}
 
 
 async def claimants_connected(

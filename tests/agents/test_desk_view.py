@@ -40,6 +40,22 @@ async def test_desks_asking_in_the_same_turn_share_one_statement_and_get_their_o
     assert len([s for s in statements if "FROM interactions" in s]) == 1
 
 
+async def test_reads_asked_one_after_another_before_any_is_awaited_share_one_statement(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await add_queue(app, QUEUE, {SKILL: 3})
+    ana = await add_chat_agent(app, "ana.ruiz", "Ana Ruiz", chats=1)
+    chat = await start_chat(client)
+    maria = await add_chat_agent(app, "maria.lopez", "María López", chats=1)
+    engine = resources_of(app).read_engine
+    with recorded_statements(engine) as statements:
+        reads = DeskReads(engine)
+        asked_ana, asked_maria = reads.read(uuid.UUID(ana.id)), reads.read(uuid.UUID(maria.id))
+        assert await asked_maria == []
+        assert await asked_ana == [DeskEntry(uuid.UUID(chat.id), InteractionState.OFFERED, None)]
+    assert len([s for s in statements if "FROM interactions" in s]) == 1
+
+
 async def test_details_are_read_only_for_the_items_asked_and_not_at_all_for_none(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
