@@ -161,7 +161,9 @@ def _field_error(error: Any) -> dict[str, str]:
     location = [str(part) for part in error.get("loc", ())]
     if error.get("type") == "json_invalid":
         return {"field": "body", "message": f"Malformed JSON: {error.get('msg', '')}"}
-    return {"field": ".".join(location) or "body", "message": str(error.get("msg", "invalid"))}
+    # pydantic prefixes what our own validators raise; the caller needs only the reason.
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return {"field": ".".join(location) or "body", "message": message}
 
 
 async def _handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:

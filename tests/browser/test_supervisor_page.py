@@ -96,3 +96,59 @@ async def test_a_supervisor_forces_an_agent_offline_from_the_board(
     await row.get_by_role("button", name="Set the state of Ana Ruiz").click()
 
     await expect(row.locator(".state")).to_have_text("Offline", timeout=LIVE_WITHIN_MS)
+
+
+def canned_row(page: Page, title: str) -> Locator:
+    return page.locator("#canned-rows tr").filter(
+        has=page.get_by_role("cell", name=title, exact=True)
+    )
+
+
+async def agents_see(api: httpx.AsyncClient, headers: dict[str, str], title: str) -> bool:
+    response = await api.get("/api/v1/canned-responses", headers=headers)
+    assert response.status_code == 200, response.text
+    return title in [item["title"] for item in response.json()]
+
+
+async def test_a_supervisor_adds_edits_hides_and_deletes_a_canned_response(
+    page: Page, centre: Centre, api: httpx.AsyncClient
+) -> None:
+    ana = await centre.agent("Ana Ruiz")
+    title = f"Greeting {centre.tag}"
+    await sign_in_supervisor(page)
+    section = page.locator("#canned")
+    await section.get_by_label("Title").fill(title)
+    await section.get_by_label("Language code").fill("es")
+    await section.get_by_label("Text").fill("Hola {nombre}")
+    await section.get_by_role("button", name="Add").click()
+    # The API's refusal of an unknown placeholder shows beside the text, naming it.
+    await expect(page.locator("#canned-body-error")).to_contain_text("{nombre}")
+    await section.get_by_label("Text").fill("Hola {first_name}, soy {agent_first_name}.")
+    await section.get_by_role("button", name="Add").click()
+    row = canned_row(page, title)
+    await expect(row.locator(".canned-active")).to_have_text("Yes")
+    assert await agents_see(api, ana.headers, title)
+    # Reloaded, the page signs in from its kept session before the list's script runs.
+    await page.reload()
+    await expect(row.locator(".canned-text")).to_have_text(
+        "Hola {first_name}, soy {agent_first_name}."
+    )
+
+    await row.get_by_role("button", name=f"Edit {title}").click()
+    await section.get_by_label("Text").fill("Hola {first_name}. ¿En qué le puedo ayudar?")
+    await section.get_by_role("button", name="Save changes").click()
+    await expect(row.locator(".canned-text")).to_have_text(
+        "Hola {first_name}. ¿En qué le puedo ayudar?"
+    )
+
+    await row.get_by_role("button", name=f"Hide from agents: {title}").click()
+    await expect(row.locator(".canned-active")).to_have_text("No (hidden)")
+    assert not await agents_see(api, ana.headers, title)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    await row.get_by_role("button", name=f"Delete {title}").click()
+    await expect(row).to_have_count(0)
+    response = await api.get(
+        "/api/v1/canned-responses", params={"include_inactive": "true"}, headers=centre.admin
+    )
+    assert title not in [item["title"] for item in response.json()]

@@ -179,8 +179,9 @@
     return data;
   }
 
-  // Other scripts of this page (the reports) use the same session.
+  // Other scripts of this page (reports, canned responses) use the same session and helper.
   window.SwitchboardSupervisor = {
+    el,
     request: (method, path, body) => request(method, path, body),
     token: () => session.access,
     user: () => session.user,
