@@ -15,6 +15,7 @@
   const CUSTOMER_TYPING_TTL_MS = 8000; // hide the customer's typing indicator after this
   const BACKOFF_MIN_MS = 1000;
   const BACKOFF_MAX_MS = 30000;
+  const CANNED_MAX_AGE_MS = 60000; // a new chat reads the canned responses again past this
 
   const LANG_KEY = "switchboard.agent.lang"; // the agent's choice, in localStorage
   const LOCALES = { en: "en-US", es: "es-US" }; // for times and dates
@@ -877,7 +878,8 @@
     justAccepted: null, // {id, focus}: accepted here, its `chat` frame not yet come
     dispositions: null, // promise of the list
     queues: null,
-    canned: new Map(), // language -> promise: list, or null when the endpoint does not exist
+    canned: new Map(), // language -> {at, list}: list a promise of the items, or of null when
+    // the endpoint does not exist
     maxMessageChars: 2000,
   };
 
@@ -1901,9 +1903,11 @@
 
   function cannedList(language) {
     const key = language || "";
-    if (!desk.canned.has(key)) {
+    const kept = desk.canned.get(key);
+    // Read again for a new chat once a minute old: supervisors edit the list during the day.
+    if (!kept || Date.now() - kept.at > CANNED_MAX_AGE_MS) {
       const query = language ? `?language=${encodeURIComponent(language)}` : "";
-      desk.canned.set(key, listAll(`/canned-responses${query}`).then(
+      desk.canned.set(key, { at: Date.now(), list: listAll(`/canned-responses${query}`).then(
         (items) => items.filter((item) => item.active !== false).map((item) => ({
           id: item.id || item.key || item.title,
           title: item.title || item.name || item.label || t("cannedUntitled"),
@@ -1911,9 +1915,9 @@
           language: item.language || null,
         })).filter((item) => item.body),
         () => null, // 404 (no such endpoint) or refused: no picker
-      ));
+      ) });
     }
-    return desk.canned.get(key);
+    return desk.canned.get(key).list;
   }
 
   async function loadCanned(chat) {
