@@ -54,6 +54,7 @@ from app.supervisors.socket import router as supervisor_socket_router
 from app.web.router import STATIC_DIR
 from app.web.router import router as web_router
 from app.webhooks.dispatcher import WebhookDispatcher
+from app.webhooks.targets import TargetPolicy
 
 logger = logging.getLogger(__name__)
 # One for the batch being stored, one for a rebuild or a fence check beside it.
@@ -75,7 +76,9 @@ def create_app(settings: Settings) -> FastAPI:
         # reads and API requests for a pooled connection, which would stall every change.
         writer_engine = create_engine(settings.effective_database_url, pool_size=WRITER_POOL_SIZE)
         writer_sessions = create_session_factory(writer_engine)
-        webhooks = WebhookDispatcher(sessions)
+        webhooks = WebhookDispatcher(
+            sessions, targets=TargetPolicy.from_networks(settings.webhook_allowed_networks)
+        )
 
         def new_worker(fence: int | None) -> RoutingWorker:
             return RoutingWorker(

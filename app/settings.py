@@ -7,6 +7,7 @@ data directory so that tokens survive a restart.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from enum import StrEnum
@@ -126,6 +127,9 @@ class Settings(BaseSettings):
     desk_grace_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
     # The supervisor dashboard's "today" starts at midnight in this IANA time zone.
     supervisor_time_zone: str = "UTC"
+    # Webhooks go to public addresses only, and to these networks (CIDR, comma-separated,
+    # e.g. "10.20.0.0/16" for a case-management system on the office network).
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = []
     # GET /metrics (Prometheus, unauthenticated): false switches it off (404).
     metrics_enabled: bool = True
     # Calls: the STUN and TURN servers browsers are given (comma lists, e.g.
@@ -158,16 +162,21 @@ class Settings(BaseSettings):
         ),
     ] = 3600
 
-    @field_validator("chat_languages", mode="before")
+    @field_validator("webhook_allowed_networks")
     @classmethod
-    def _split_languages(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"'{network}' is not a network such as 10.20.0.0/16") from None
         return value
 
-    @field_validator("stun_urls", "turn_urls", mode="before")
+    @field_validator(
+        "chat_languages", "stun_urls", "turn_urls", "webhook_allowed_networks", mode="before"
+    )
     @classmethod
-    def _split_urls(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

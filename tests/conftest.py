@@ -35,6 +35,9 @@ from app.settings import Settings, load_settings
 from app.state import Resources
 from tests.services import POSTGRES_URL, REDIS_URL, require_postgres
 
+# The tests' webhook receivers listen on loopback, which the service refuses by default.
+LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.integration),
@@ -152,8 +155,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, sqlite_database_url: str) -> Settings:
-    """Settings for an embedded (SQLite, in-process bus) service in a temporary data dir."""
-    return load_settings(data_dir=tmp_path / "data", database_url=sqlite_database_url)
+    """Settings for an embedded (SQLite, in-process bus) service in a temporary data dir;
+    webhooks may go to loopback, where the tests' receivers listen."""
+    return load_settings(
+        data_dir=tmp_path / "data",
+        database_url=sqlite_database_url,
+        webhook_allowed_networks=LOOPBACK_NETWORKS,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -196,7 +204,11 @@ def migrated_settings(
     """Settings on a database already at head, on each backend in turn (copies of templates)."""
     if request.param == "postgresql":
         url: str = request.getfixturevalue("postgres_migrated_url")
-        return load_settings(data_dir=settings.data_dir, database_url=url)
+        return load_settings(
+            data_dir=settings.data_dir,
+            database_url=url,
+            webhook_allowed_networks=settings.webhook_allowed_networks,
+        )
     database = make_url(settings.effective_database_url).database
     assert database is not None
     shutil.copyfile(migrated_template, database)

@@ -59,6 +59,11 @@ def test_database_urls_are_normalised_to_the_async_drivers(given: str, expected:
         ("SWITCHBOARD_PORT", "99999", "SWITCHBOARD_PORT"),
         ("SWITCHBOARD_LOG_FORMAT", "xml", "SWITCHBOARD_LOG_FORMAT"),
         ("SWITCHBOARD_ENVIRONMENT", "staging", "SWITCHBOARD_ENVIRONMENT"),
+        (
+            "SWITCHBOARD_WEBHOOK_ALLOWED_NETWORKS",
+            "10.0.0.0/8,intranet",
+            "SWITCHBOARD_WEBHOOK_ALLOWED_NETWORKS",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(
@@ -70,6 +75,11 @@ def test_a_bad_setting_is_one_line_naming_it(
     message = str(caught.value)
     assert message.startswith(named + ":")
     assert "\n" not in message
+
+
+def test_webhook_networks_are_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_WEBHOOK_ALLOWED_NETWORKS", "10.20.0.0/16, fd00::/8")
+    assert load_settings().webhook_allowed_networks == ["10.20.0.0/16", "fd00::/8"]
 
 
 def test_log_level_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:

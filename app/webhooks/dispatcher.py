@@ -40,6 +40,7 @@ from app.webhooks.signing import (
     signature_header,
     verify_signature,
 )
+from app.webhooks.targets import GuardedTransport, TargetPolicy
 
 __all__ = ["AttemptOutcome", "RetryPolicy", "WebhookDispatcher", "verify_signature"]
 
@@ -129,10 +130,13 @@ class WebhookDispatcher:
         stop_timeout_s: float = 5.0,
         now: Callable[[], datetime] = clock.utcnow,
         jitter: Callable[[], float] = random.random,
+        targets: TargetPolicy | None = None,
     ) -> None:
         if lease_s <= timeout_s:
             raise ValueError("lease_s must exceed timeout_s, or live attempts would be re-sent")
         self._sessions = sessions
+        # Where deliveries may go: checked on every connection of the client made here.
+        self.targets = targets or TargetPolicy()
         self._http = http
         self._owns_http = http is None
         self._retry = retry or RetryPolicy()
@@ -157,10 +161,11 @@ class WebhookDispatcher:
         if self._loop_task is not None:
             return
         if self._http is None:
+            limits = httpx.Limits(max_connections=self._concurrency)
             self._http = httpx.AsyncClient(
+                transport=GuardedTransport(self.targets, limits=limits),
                 follow_redirects=False,
                 timeout=self._timeout_s,
-                limits=httpx.Limits(max_connections=self._concurrency),
                 headers={"User-Agent": f"Switchboard-Webhooks/{__version__}"},
             )
         self._stopping = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from app.errors import ConflictError, NotFoundError
+from app.errors import AppError, ConflictError, NotFoundError
 
 
 class WebhookNotFoundError(NotFoundError):
@@ -39,3 +39,16 @@ class WebhookInactiveError(ConflictError):
 
     def __init__(self, subscription_id: uuid.UUID) -> None:
         super().__init__(f"Webhook subscription {subscription_id} is inactive; activate it first.")
+
+
+class WebhookTargetRefusedError(AppError):
+    """The URL names an address deliveries may not go to (loopback, private, ...)."""
+
+    status = 422
+    code = "webhook_target_refused"
+    title = "Webhook address refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The URL is refused: {reason}.", errors=[{"field": "body.url", "message": reason}]
+        )

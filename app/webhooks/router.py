@@ -11,6 +11,7 @@ from app.api.pagination import Page, PageParamsDep
 from app.auth.dependencies import require_roles
 from app.auth.principals import Principal, Role
 from app.db.dependencies import SessionDep
+from app.state import ResourcesDep
 from app.webhooks import service
 from app.webhooks.models import MAX_DELIVERY_ID, DeliveryStatus
 from app.webhooks.schemas import (
@@ -54,10 +55,19 @@ def _no_store(response: Response) -> None:
     responses=_problems(422),
 )
 async def create_webhook(
-    data: WebhookCreate, session: SessionDep, principal: WebhookManager, response: Response
+    data: WebhookCreate,
+    session: SessionDep,
+    principal: WebhookManager,
+    resources: ResourcesDep,
+    response: Response,
 ) -> WebhookWithSecret:
-    """Subscribe an endpoint to event types. The signing secret is in this response only."""
-    subscription = await service.create_webhook(session, principal=principal, data=data)
+    """Subscribe an endpoint to event types. The signing secret is in this response only.
+
+    The URL must reach a public address, or one in SWITCHBOARD_WEBHOOK_ALLOWED_NETWORKS
+    (422 on `body.url` for a loopback, private or link-local address named outright)."""
+    subscription = await service.create_webhook(
+        session, principal=principal, data=data, targets=resources.webhooks.targets
+    )
     _no_store(response)
     return WebhookWithSecret.model_validate(subscription)
 
@@ -88,14 +98,22 @@ async def get_webhook(
     responses=_problems(404, 422),
 )
 async def update_webhook(
-    subscription_id: uuid.UUID, data: WebhookUpdate, session: SessionDep, principal: WebhookManager
+    subscription_id: uuid.UUID,
+    data: WebhookUpdate,
+    session: SessionDep,
+    principal: WebhookManager,
+    resources: ResourcesDep,
 ) -> WebhookRead:
     """Change the URL, event types, description, or pause it with `active: false`.
 
     While inactive, nothing is sent and its pending deliveries wait until it is active again.
     """
     subscription = await service.update_webhook(
-        session, principal=principal, subscription_id=subscription_id, data=data
+        session,
+        principal=principal,
+        subscription_id=subscription_id,
+        data=data,
+        targets=resources.webhooks.targets,
     )
     return WebhookRead.model_validate(subscription)
 

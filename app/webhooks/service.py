@@ -20,6 +20,7 @@ from app.webhooks.errors import (
     DeliveryNotFoundError,
     WebhookInactiveError,
     WebhookNotFoundError,
+    WebhookTargetRefusedError,
 )
 from app.webhooks.models import (
     MAX_DELIVERY_ID,
@@ -31,6 +32,7 @@ from app.webhooks.models import (
 from app.webhooks.outbox import OutboundEvent, delivery_row
 from app.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.webhooks.signing import generate_secret
+from app.webhooks.targets import TargetPolicy, TargetRefusedError
 
 
 def owner_key_id(principal: Principal) -> uuid.UUID | None:
@@ -42,11 +44,20 @@ def owner_key_id(principal: Principal) -> uuid.UUID | None:
     raise PermissionDeniedError("Only admins and integrators manage webhooks.")
 
 
+def check_target(targets: TargetPolicy, url: str) -> None:
+    """Refuse a URL naming an address deliveries may not go to (422 on `body.url`)."""
+    try:
+        targets.check_url(url)
+    except TargetRefusedError as exc:
+        raise WebhookTargetRefusedError(str(exc)) from exc
+
+
 async def create_webhook(
-    session: AsyncSession, *, principal: Principal, data: WebhookCreate
+    session: AsyncSession, *, principal: Principal, data: WebhookCreate, targets: TargetPolicy
 ) -> WebhookSubscription:
     """Store a subscription owned by its creator; its secret is generated unless given."""
     key_id = owner_key_id(principal)
+    check_target(targets, data.url)
     subscription = WebhookSubscription(
         url=data.url,
         event_types=data.event_types,
@@ -88,9 +99,12 @@ async def update_webhook(
     principal: Principal,
     subscription_id: uuid.UUID,
     data: WebhookUpdate,
+    targets: TargetPolicy,
 ) -> WebhookSubscription:
     """Change the given fields; deactivating stops sending (pending deliveries wait)."""
     subscription = await get_webhook(session, principal=principal, subscription_id=subscription_id)
+    if data.url is not None:
+        check_target(targets, data.url)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     for field, value in changes.items():
         setattr(subscription, field, value)

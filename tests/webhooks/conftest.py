@@ -24,6 +24,8 @@ from app.db.session import create_engine, create_session_factory
 from app.webhooks.dispatcher import WebhookDispatcher
 from app.webhooks.models import WebhookEventType, WebhookSubscription
 from app.webhooks.outbox import OutboundEvent
+from app.webhooks.targets import TargetPolicy
+from tests.conftest import LOOPBACK_NETWORKS
 
 SECRET = "whsec_test-secret-test-secret-test-secret"
 # Loading the CA bundle takes a while; one context serves every test's HTTP client.
@@ -182,6 +184,8 @@ async def start_dispatcher(
             "poll_interval_s": 0.02,
             "stop_timeout_s": 1.0,
             "jitter": lambda: 0.0,
+            # Its own client (`http=None`) must reach the receiver on loopback.
+            "targets": TargetPolicy.from_networks(LOOPBACK_NETWORKS),
         }
         dispatcher = WebhookDispatcher(on or sessions, **(defaults | options))
         await dispatcher.start()
