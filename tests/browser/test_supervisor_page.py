@@ -98,10 +98,10 @@ async def test_a_supervisor_forces_an_agent_offline_from_the_board(
     await expect(row.locator(".state")).to_have_text("Offline", timeout=LIVE_WITHIN_MS)
 
 
-def canned_row(page: Page, title: str) -> Locator:
-    return page.locator("#canned-rows tr").filter(
-        has=page.get_by_role("cell", name=title, exact=True)
-    )
+def catalogue_row(page: Page, section: str, name: str) -> Locator:
+    """The row of `name` in the catalogue section `section` (canned, dispositions)."""
+    cell = page.get_by_role("cell", name=name, exact=True)
+    return page.locator(f"#{section}-rows tr").filter(has=cell)
 
 
 async def agents_see(api: httpx.AsyncClient, headers: dict[str, str], title: str) -> bool:
@@ -122,27 +122,27 @@ async def test_a_supervisor_adds_edits_hides_and_deletes_a_canned_response(
     await section.get_by_label("Text").fill("Hola {nombre}")
     await section.get_by_role("button", name="Add").click()
     # The API's refusal of an unknown placeholder shows beside the text, naming it.
-    await expect(page.locator("#canned-body-error")).to_contain_text("{nombre}")
+    await expect(page.locator("#canned-field-body-error")).to_contain_text("{nombre}")
     await section.get_by_label("Text").fill("Hola {first_name}, soy {agent_first_name}.")
     await section.get_by_role("button", name="Add").click()
-    row = canned_row(page, title)
-    await expect(row.locator(".canned-active")).to_have_text("Yes")
+    row = catalogue_row(page, "canned", title)
+    await expect(row.locator(".active")).to_have_text("Yes")
     assert await agents_see(api, ana.headers, title)
     # Reloaded, the page signs in from its kept session before the list's script runs.
     await page.reload()
-    await expect(row.locator(".canned-text")).to_have_text(
+    await expect(row.locator(".long-text")).to_have_text(
         "Hola {first_name}, soy {agent_first_name}."
     )
 
     await row.get_by_role("button", name=f"Edit {title}").click()
     await section.get_by_label("Text").fill("Hola {first_name}. ¿En qué le puedo ayudar?")
     await section.get_by_role("button", name="Save changes").click()
-    await expect(row.locator(".canned-text")).to_have_text(
+    await expect(row.locator(".long-text")).to_have_text(
         "Hola {first_name}. ¿En qué le puedo ayudar?"
     )
 
     await row.get_by_role("button", name=f"Hide from agents: {title}").click()
-    await expect(row.locator(".canned-active")).to_have_text("No (hidden)")
+    await expect(row.locator(".active")).to_have_text("No (hidden)")
     assert not await agents_see(api, ana.headers, title)
 
     page.once("dialog", lambda dialog: dialog.accept())
@@ -152,3 +152,43 @@ async def test_a_supervisor_adds_edits_hides_and_deletes_a_canned_response(
         "/api/v1/canned-responses", params={"include_inactive": "true"}, headers=centre.admin
     )
     assert title not in [item["title"] for item in response.json()]
+
+
+async def test_a_supervisor_adds_renames_and_stops_offering_a_disposition(
+    page: Page, centre: Centre, api: httpx.AsyncClient
+) -> None:
+    ana = await centre.agent("Ana Ruiz")
+    code, label = f"resea_set_{centre.tag}", f"RESEA appointment set {centre.tag}"
+    await sign_in_supervisor(page)
+    section = page.locator("#dispositions")
+    await section.get_by_label("Code").fill(code)
+    await section.get_by_role("button", name="Add").click()
+    await expect(page.locator("#dispositions-field-label-error")).to_be_visible()
+    await section.get_by_label("Label").fill(label)
+    await section.get_by_role("button", name="Add").click()
+    row = catalogue_row(page, "dispositions", label)
+    await expect(row.locator(".active")).to_have_text("Yes")
+
+    # The code is fixed once made: editing offers the label and the description only.
+    await row.get_by_role("button", name=f"Edit {label}").click()
+    await expect(section.get_by_label("Code")).not_to_be_editable()
+    renamed = f"RESEA appointment booked {centre.tag}"
+    await section.get_by_label("Label").fill(renamed)
+    await section.get_by_role("button", name="Save changes").click()
+    row = catalogue_row(page, "dispositions", renamed)
+    await expect(row).to_have_count(1)
+    assert renamed in await offered_at_wrap_up(api, ana.headers)
+
+    await row.get_by_role("button", name=f"Stop offering: {renamed}").click()
+    await expect(row.locator(".active")).to_have_text("No (hidden)")
+    assert renamed not in await offered_at_wrap_up(api, ana.headers)
+    await expect(row.get_by_role("button", name=f"Delete {renamed}")).to_have_count(0)
+
+
+async def offered_at_wrap_up(api: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
+    """The labels of the dispositions an agent is offered at wrap-up."""
+    response = await api.get(
+        "/api/v1/dispositions", params={"active": "true", "limit": 200}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return [item["label"] for item in response.json()["items"]]
