@@ -146,8 +146,8 @@ class Engine(TimersMixin, RecoveryMixin, QueriesMixin):
             for ix in sorted(agent.holding, key=lambda ix: ix.seq):
                 if ix.state is OFFERED:
                     self._return_offer(ix, now, out, e.OfferRevoked)
-            # Held for her (a named transfer, a returning customer): nobody else would take
-            # them while she is away, so they go back to their queues.
+        if cmd.state is not AgentState.AVAILABLE:
+            # Held for her (a named transfer, a returning customer): back to their queues.
             self._release_held_for(agent, now, out)
         self._settle(agent, now, out)
 

@@ -141,7 +141,8 @@ class InteractionEscalated:
 @dataclass(frozen=True, slots=True)
 class InteractionRequeued:
     """A waiting interaction held for one agent is open to its whole queue again: `reason`
-    is "sticky_expired" (the returning customer's agent stayed busy) or "agent_offline"."""
+    is "sticky_expired" (the returning customer's agent had no room in time), "agent_busy"
+    or "agent_offline" (she left available)."""
 
     at: float
     interaction_id: InteractionId

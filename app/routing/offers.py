@@ -99,9 +99,11 @@ class OffersMixin(EscalationMixin):
     # ---- routing -------------------------------------------------------------------------
 
     def _release_held_for(self, agent: AgentRt, now: float, out: list[e.Event]) -> None:
-        """Open to their queues the interactions waiting for offline `agent` alone."""
+        """Open to their queues the interactions waiting for `agent` alone, who is busy or
+        offline: nobody else would take them while she is away."""
+        reason = "agent_offline" if agent.state is AgentState.OFFLINE else "agent_busy"
         for key in list(agent.personal_line):
-            self._release_to_queue(self._open[key[3]], "agent_offline", now, out)
+            self._release_to_queue(self._open[key[3]], reason, now, out)
 
     def _release_to_queue(self, ix: Ix, reason: str, now: float, out: list[e.Event]) -> None:
         """Stop holding waiting `ix` for its one agent: route it to anyone in its queue."""
@@ -313,6 +315,8 @@ class OffersMixin(EscalationMixin):
         if ix.queue.config.missed_policy:
             self._change_state(agent, AgentState.BUSY, MISSED_REASON, now, out)
         self._return_offer(ix, now, out, e.OfferTimedOut)
+        if agent.state is not AgentState.AVAILABLE:
+            self._release_held_for(agent, now, out)
         self._settle(agent, now, out)
 
     def _finish(self, ix: Ix, now: float, out: list[e.Event]) -> None:

@@ -52,10 +52,10 @@ class TimersMixin(OffersMixin):
         if self._restored:
             self._restored = False
             agents = sorted(self._agents.values(), key=lambda agent: agent.id)
-            # Held for an agent who was offline when the process stopped: nobody would take
-            # it until she came back, so it is open to its queue again.
+            # Held for an agent who was away (busy or offline) when the process stopped:
+            # open to its queue again, as when she left.
             for agent in agents:
-                if agent.state is AgentState.OFFLINE:
+                if agent.state is not AgentState.AVAILABLE:
                     self._release_held_for(agent, now, out)
             for agent in agents:
                 self._settle(agent, now, out)

@@ -537,7 +537,13 @@ def test_transfer_to_a_named_agent_who_is_not_available_is_refused(presence: Age
     assert state(engine, 1) is InteractionState.ACTIVE
 
 
-def test_a_named_transfer_waiting_for_an_agent_who_goes_offline_returns_to_its_queue() -> None:
+@pytest.mark.parametrize(
+    ("presence", "reason"),
+    [(AgentState.OFFLINE, "agent_offline"), (AgentState.BUSY, "agent_busy")],
+)
+def test_a_named_transfer_waiting_for_an_agent_who_leaves_returns_to_its_queue(
+    presence: AgentState, reason: str
+) -> None:
     engine = make()
     add_agent(engine, "bob", chat=1)
     arrive(engine, 1)
@@ -546,11 +552,23 @@ def test_a_named_transfer_waiting_for_an_agent_who_goes_offline_returns_to_its_q
     arrive(engine, 2, T0 + 1)
     engine.apply(c.Accept(iid(2), aid("ana")), T0 + 1)
     assert offers(engine.apply(c.Transfer(iid(2), to_agent=aid("bob")), T0 + 2)) == []  # full
-    events = engine.apply(c.SetAgentState(aid("bob"), AgentState.OFFLINE), T0 + 3)
-    assert ev.InteractionRequeued(T0 + 3, iid(2), Q, aid("bob"), "agent_offline") in events
+    events = engine.apply(c.SetAgentState(aid("bob"), presence, "break"), T0 + 3)
+    assert ev.InteractionRequeued(T0 + 3, iid(2), Q, aid("bob"), reason) in events
     assert offers(events) == [("i2", "ana")]
     view = engine.interaction(iid(2))
     assert view is not None and view.target_agent_id is None
+
+
+def test_a_named_transfer_the_agent_misses_goes_to_her_queue_once_she_is_set_busy() -> None:
+    engine = make(offer_timeout_s=20, missed_policy=True)
+    add_agent(engine, "ana")
+    add_agent(engine, "bob", now=T0 + 1)
+    arrive(engine, 1, T0 + 2)
+    engine.apply(c.Accept(iid(1), aid("ana")), T0 + 2)
+    assert offers(engine.apply(c.Transfer(iid(1), to_agent=aid("bob")), T0 + 3)) == [("i1", "bob")]
+    events = engine.apply(c.Tick(), T0 + 3 + 20)
+    assert ev.InteractionRequeued(T0 + 23, iid(1), Q, aid("bob"), "agent_busy") in events
+    assert offers(events) == [("i1", "ana")]
 
 
 def test_transfer_to_a_named_agent_offers_only_to_that_agent() -> None:
