@@ -63,8 +63,10 @@ class Interaction(Base):
     queue_seq: Mapped[int | None] = mapped_column(BigInteger)
     escalation_tier: Mapped[int] = mapped_column(SmallInteger, default=0)
     entered_queue_at: Mapped[datetime | None]
-    # Set while the interaction waits for one named agent (a transfer to that agent).
+    # Set while the interaction waits for one agent: a transfer to her, or a returning
+    # customer's sticky wait, which ends at `target_until`.
     target_agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    target_until: Mapped[datetime | None]
     agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     customer_id: Mapped[str | None] = mapped_column(String(200))
     customer_name: Mapped[str | None] = mapped_column(String(200))

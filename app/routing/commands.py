@@ -156,6 +156,9 @@ class RestoreQueued:
     entered_queue_at: float | None = None
     arrived_at: float | None = None
     target_agent: AgentId | None = None
+    # With `target_agent`: when the hold ends (a sticky wait); None holds it while she is
+    # available (a named transfer).
+    target_until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,9 @@ class InteractionView:
     seq: int
     tier: int
     target_agent_id: AgentId | None
+    # When a hold for `target_agent_id` ends (a returning customer's sticky wait); None for
+    # a named transfer, which waits while she is available.
+    target_until: float | None
     offer_expires_at: float | None
     answered_at: float | None
     history: tuple[tuple[float, str, str], ...]
@@ -112,6 +115,7 @@ class QueriesMixin:
             seq=ix.seq,
             tier=ix.tier,
             target_agent_id=ix.target_agent.id if ix.target_agent else None,
+            target_until=ix.sticky_until,
             offer_expires_at=ix.offer_expires_at,
             answered_at=ix.answered_at,
             history=_history_entries(ix.history),

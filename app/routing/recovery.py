@@ -10,7 +10,7 @@ import heapq
 
 from app.routing import commands as c
 from app.routing import events as e
-from app.routing.core import WRAP_TIMER
+from app.routing.core import STICKY_TIMER, WRAP_TIMER
 from app.routing.errors import DuplicateInteractionError, InvalidCommandError
 from app.routing.model import AgentState, InteractionState
 from app.routing.offers import OffersMixin
@@ -37,6 +37,10 @@ class RecoveryMixin(OffersMixin):
             raise InvalidCommandError(f"tier {cmd.tier} out of range for {cmd.queue_id}")
         ix = self._restored_ix(cmd, queue)
         ix.tier, ix.target_agent = cmd.tier, target
+        if target is not None and cmd.target_until is not None:
+            # A sticky wait goes on until its end, as before the restart (a past end: at once).
+            ix.sticky_until = cmd.target_until
+            self._add_timer(cmd.target_until, STICKY_TIMER, ix, 0)
         self._next_seq = max(self._next_seq, cmd.seq + 1)
         self._open[ix.id] = ix
         queue.members.add(ix)

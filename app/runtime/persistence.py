@@ -250,6 +250,7 @@ def _blank_row(new: NewInteraction, created_at: datetime) -> dict[str, Any]:
         escalation_tier=0,
         entered_queue_at=None,
         target_agent_id=None,
+        target_until=None,
         agent_id=None,
         external_id=new.external_id,
         customer_id=new.customer_id,
@@ -295,6 +296,7 @@ def _changes(
         escalation_tier=view.tier,
         entered_queue_at=to_datetime(view.entered_queue_at),
         target_agent_id=as_uuid(view.target_agent_id),
+        target_until=None if view.target_until is None else to_datetime(view.target_until),
     )
     return changes
 
@@ -346,6 +348,7 @@ _ROUTING = (
     "escalation_tier",
     "entered_queue_at",
     "target_agent_id",
+    "target_until",
 )
 
 

@@ -148,6 +148,7 @@ def _restore_interaction(row: Interaction) -> c.Command:
         entered_queue_at=_epoch(row.entered_queue_at),
         arrived_at=_epoch(row.created_at),
         target_agent=AgentId(str(row.target_agent_id)) if row.target_agent_id else None,
+        target_until=_epoch(row.target_until),
     )
 
 

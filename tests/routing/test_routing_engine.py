@@ -708,6 +708,26 @@ def test_restore_opens_to_its_queue_what_was_held_for_an_agent_now_offline() -> 
     assert offers(events) == [("i1", "bob")]
 
 
+def test_a_restored_sticky_wait_ends_when_it_would_have() -> None:
+    engine = Engine()
+    engine.apply(c.UpsertQueue(QueueConfig(Q, required=UI_EN, sticky_s=60)), T0)
+    for name in ("ana", "bob"):
+        config = agent_config(name, {"ui": 5, "english": 5}, capacity={Channel.CHAT: 1})
+        engine.apply(c.RestoreAgent(config, AgentState.AVAILABLE), T0)
+    engine.apply(
+        c.RestoreAssigned(iid("a"), Channel.CHAT, Q, aid("ana"), False, T0 - 90, T0 - 80, seq=1),
+        T0,
+    )
+    held = c.RestoreQueued(
+        iid(1), Channel.CHAT, Q, T0 - 30, seq=2, target_agent=aid("ana"), target_until=T0 + 30
+    )
+    engine.apply(held, T0)
+    assert offers(engine.apply(c.Tick(), T0)) == []  # ana is full (chat capacity 1): it waits
+    events = engine.apply(c.Tick(), T0 + 30)
+    assert ev.InteractionRequeued(T0 + 30, iid(1), Q, aid("ana"), "sticky_expired") in events
+    assert offers(events) == [("i1", "bob")]
+
+
 # ---- statistics ---------------------------------------------------------------------------
 
 

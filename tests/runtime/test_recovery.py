@@ -221,3 +221,25 @@ async def test_an_implicit_skill_queue_cannot_be_named_as_a_queue_after_a_restar
         )
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == "body.queue"
+
+
+async def test_a_returning_customers_wait_for_her_agent_keeps_its_end_after_a_restart(
+    migrated_settings: Settings,
+) -> None:
+    returning = {**CHAT, "customer": {"id": "claimant-7", "name": "Ana"}}
+    async with running(migrated_settings) as (app, client):
+        await add_queue(app, "UI", {"ui": 1}, sticky_s=600)
+        maria = await add_agent(app, "maria", {"ui": 5}, chats=1)
+        admin = _admin(app)
+        first = await client.post("/api/v1/interactions", json=returning, headers=admin.headers)
+        accept = f"/api/v1/interactions/{first.json()['id']}/accept"
+        assert (await client.post(accept, headers=maria.headers)).status_code == 200
+        second = await client.post("/api/v1/interactions", json=returning, headers=admin.headers)
+        held_id = InteractionId(second.json()["id"])
+        before = engine_of(app).interaction(held_id)
+        assert before is not None and before.target_agent_id == maria.id  # she is full
+        assert before.target_until == pytest.approx(before.queued_at + 600, abs=1e-3)
+    async with running(migrated_settings) as (app, client):
+        restored = engine_of(app).interaction(held_id)
+        assert restored is not None and restored.target_agent_id == maria.id
+        assert restored.target_until == pytest.approx(before.target_until, abs=1e-3)
