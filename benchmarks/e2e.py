@@ -1086,14 +1086,21 @@ class E2E:
             chat.leaving = True
         await asyncio.gather(*(chat.ws.close() for chat in chats if chat.ws is not None))
 
-    async def _open_claimants(self, chats: list[Chat], compression: str | None) -> None:
+    async def _open_claimants(self, chats: list[Chat]) -> None:
+        """Open the claimants' sockets, every other one offering permessage-deflate as
+        browsers do."""
         await self._bounded(
-            [self._open_claimant(chat, compression) for chat in chats], limit=50, what="chat ws"
+            [
+                self._open_claimant(chat, "deflate" if number % 2 == 0 else None)
+                for number, chat in enumerate(chats)
+            ],
+            limit=50,
+            what="chat ws",
         )
 
     async def _claimants_memory(self, chats: list[Chat]) -> int | None:
-        """Open the claimants' sockets, every other one offering permessage-deflate as
-        browsers do; the server's RSS growth per idle socket once they are open.
+        """Open the claimants' sockets (`_open_claimants`); the server's RSS growth per idle
+        socket once they are open.
 
         One figure over all of them: the service declines deflate (counted client-side in
         `claimant_sockets_with_deflate`), so both kinds are the same socket to it, and the
@@ -1101,20 +1108,13 @@ class E2E:
         second measured about 3 KB more)."""
         assert self.service is not None
         warm = max(1, min(20, len(chats) // 20))
-        await self._open_claimants(chats[:warm], "deflate")
+        await self._open_claimants(chats[:warm])
         await asyncio.sleep(SETTLE_S)
         rest = chats[warm:]
         if not rest:
             return None
         before = self.service.rss_bytes()
-        await self._bounded(
-            [
-                self._open_claimant(chat, "deflate" if number % 2 == 0 else None)
-                for number, chat in enumerate(rest)
-            ],
-            limit=50,
-            what="chat ws",
-        )
+        await self._open_claimants(rest)
         await asyncio.sleep(SETTLE_S)
         return round((self.service.rss_bytes() - before) / len(rest))
 
